@@ -1,0 +1,45 @@
+"""Beanie documents, one module per aggregate; DOCUMENTS is what init_beanie registers."""
+
+from documents.city import City
+from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
+from documents.login_failure import LoginFailure
+from documents.run import IdempotencyKey, Run, RunRoute, ScoreBucket
+from documents.team import Invitation, Membership, Team
+from documents.user import User
+
+DOCUMENTS = [
+    User,
+    LoginFailure,
+    City,
+    Team,
+    Membership,
+    Invitation,
+    Run,
+    RunRoute,
+    ScoreBucket,
+    IdempotencyKey,
+    Competition,
+    Event,
+    Athlete,
+    CalendarEntry,
+    Follow,
+]
+
+__all__ = [
+    "DOCUMENTS",
+    "Athlete",
+    "CalendarEntry",
+    "City",
+    "Competition",
+    "Event",
+    "Follow",
+    "IdempotencyKey",
+    "Invitation",
+    "LoginFailure",
+    "Membership",
+    "Run",
+    "RunRoute",
+    "ScoreBucket",
+    "Team",
+    "User",
+]

@@ -1,0 +1,104 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from beanie import Document, PydanticObjectId
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
+
+from documents.user import utcnow
+
+BucketKind = Literal["team", "city", "user"]
+
+
+class Run(Document):
+    user_id: PydanticObjectId
+    team_id: PydanticObjectId
+    city_id: PydanticObjectId | None = None  # the runner's home city when the run was logged
+    started_at: datetime
+    distance_km: float
+    duration_s: int
+    pace_s_per_km: float
+    score: int
+    score_version: int = 1
+    elevation_gain_m: float | None = None
+    notes: str | None = None
+    has_route: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "runs"
+        use_revision = False
+        indexes = [  # noqa: RUF012
+            IndexModel([("user_id", ASCENDING), ("started_at", DESCENDING)], name="user_started"),
+            IndexModel([("team_id", ASCENDING), ("started_at", DESCENDING)], name="team_started"),
+            IndexModel([("city_id", ASCENDING), ("started_at", DESCENDING)], name="city_started"),
+            IndexModel([("started_at", DESCENDING)], name="started"),
+        ]
+
+
+class RunRoute(Document):
+    """A run's GPS track, apart from the run so listing runs never drags 20k points along."""
+
+    id: PydanticObjectId  # type: ignore[assignment]  # the run's id
+    user_id: PydanticObjectId
+    # GeoJSON LineString of [lon, lat] (2dsphere-indexed); elevations/timestamps side by side
+    geometry: dict[str, Any]
+    elevations: list[float] | None = None
+    timestamps: list[datetime] | None = None
+
+    class Settings:
+        name = "run_routes"
+        indexes = [  # noqa: RUF012
+            IndexModel([("geometry", GEOSPHERE)], name="geometry_2dsphere"),
+            IndexModel([("user_id", ASCENDING)], name="user"),
+        ]
+
+
+class ScoreBucket(Document):
+    """Pre-aggregated totals of one entity for one UTC day, moved with $inc on every run change.
+
+    kind=team: entity_id is the run's team; kind=city: the run's city; kind=user: the runner,
+    with city_id the city the runs were credited to (so user boards filter by city history).
+    """
+
+    kind: BucketKind
+    entity_id: PydanticObjectId
+    city_id: PydanticObjectId | None = None
+    day: datetime
+    score: int = 0
+    distance_km: float = 0.0
+    runs: int = 0
+
+    class Settings:
+        name = "score_buckets"
+        use_revision = False
+        indexes = [  # noqa: RUF012
+            IndexModel(
+                [
+                    ("kind", ASCENDING),
+                    ("entity_id", ASCENDING),
+                    ("city_id", ASCENDING),
+                    ("day", ASCENDING),
+                ],
+                name="bucket_key_unique",
+                unique=True,
+            ),
+            IndexModel([("kind", ASCENDING), ("day", ASCENDING)], name="kind_day"),
+        ]
+
+
+class IdempotencyKey(Document):
+    """`Idempotency-Key` of a run submission: id is "<user_id>:<key>"."""
+
+    id: str  # type: ignore[assignment]
+    run_id: PydanticObjectId
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "idempotency_keys"
+        indexes = [  # noqa: RUF012
+            IndexModel(
+                [("created_at", ASCENDING)], name="created_ttl", expireAfterSeconds=7 * 86400
+            ),
+        ]

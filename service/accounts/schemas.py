@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean_name(value: str) -> str:
+    value = " ".join(value.split())
+    if _CONTROL.search(value) or "/" in value:
+        raise ValueError("name may not contain control characters or '/'")
+    if not 2 <= len(value) <= 40:
+        raise ValueError("name must be 2 to 40 characters")
+    return value
+
+
+UserName = Annotated[str, AfterValidator(_clean_name)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+CityName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(StrictModel):
+    name: UserName
+    email: EmailStr
+    password: Password
+    city: CityName | None = None
+
+
+class LoginIn(StrictModel):
+    email: str = Field(min_length=1, max_length=320, description="Email or user name")
+    password: str = Field(min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserPublic(BaseModel):
+    """What anyone may see of a user."""
+
+    id: str
+    name: str
+    city: str | None
+    city_id: str | None
+    bio: str | None
+    xp: int
+    level: int
+    created_at: datetime
+
+
+class UserMe(UserPublic):
+    """A user as seen by themself (and by admins)."""
+
+    email: str
+    role: Literal["user", "admin"]
+
+
+class UserUpdate(StrictModel):
+    name: UserName | None = None
+    email: EmailStr | None = None
+    city: CityName | None = None
+    bio: Bio | None = None
+    password: Password | None = None
+    current_password: str | None = Field(default=None, max_length=128)
+
+
+class RoleUpdate(StrictModel):
+    role: Literal["user", "admin"]

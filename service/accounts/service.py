@@ -1,0 +1,256 @@
+"""Accounts: registration, login (with brute-force lockout), profiles, roles, deletion."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from documents import LoginFailure, User
+from service import events
+from service.accounts.schemas import RegisterIn, UserMe, UserPublic, UserUpdate
+from service.cities import service as cities
+from service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
+from service.pagination import Page, PageParams
+from service.security import create_access_token, hash_password, verify_password
+from service.settings import Settings
+
+log = logging.getLogger("service.accounts")
+
+BAD_CREDENTIALS = "Incorrect email/name or password"
+# Verified against when the account does not exist, so both paths cost one argon2 check.
+_DUMMY_PASSWORD = "not-a-real-password"
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+async def _to_public(users: list[User]) -> list[dict]:
+    names = await cities.names_by_id({u.city_id for u in users if u.city_id})
+    return [
+        {
+            "id": str(u.id),
+            "name": u.name,
+            "city": names.get(u.city_id) if u.city_id else None,
+            "city_id": str(u.city_id) if u.city_id else None,
+            "bio": u.bio,
+            "xp": u.xp,
+            "level": u.level,
+            "created_at": u.created_at,
+            "email": u.email,
+            "role": u.role,
+        }
+        for u in users
+    ]
+
+
+async def read_public(user: User) -> UserPublic:
+    return UserPublic.model_validate((await _to_public([user]))[0])
+
+
+async def read_me(user: User) -> UserMe:
+    return UserMe.model_validate((await _to_public([user]))[0])
+
+
+async def public_page(users: list[User], total: int, page: PageParams) -> Page[UserPublic]:
+    items = [UserPublic.model_validate(u) for u in await _to_public(users)]
+    return Page[UserPublic](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+async def _ensure_unique(*, name: str | None, email: str | None, exclude: PydanticObjectId | None):
+    if name is not None:
+        other = await User.find_one(User.name_key == name_key(name))
+        if other is not None and other.id != exclude:
+            raise Conflict(f"The name {name!r} is already taken")
+    if email is not None:
+        other = await User.find_one(User.email == email.lower())
+        if other is not None and other.id != exclude:
+            raise Conflict("An account with this email already exists")
+
+
+async def register(*, settings: Settings, data: RegisterIn, role: str = "user") -> User:
+    email = str(data.email).lower()
+    await _ensure_unique(name=data.name, email=email, exclude=None)
+    user = User(
+        name=data.name,
+        name_key=name_key(data.name),
+        email=email,
+        password_hash=await hash_password(settings, data.password),
+        role=role,  # type: ignore[arg-type]
+    )
+    try:
+        await user.insert()
+    except DuplicateKeyError as exc:  # lost a race with a concurrent registration
+        raise Conflict("The name or email is already taken") from exc
+    if data.city:
+        await cities.set_home_city(user=user, city_name=data.city)
+    return user
+
+
+def _window(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.login_window_minutes)
+
+
+async def _check_lockout(settings: Settings, account: str) -> None:
+    since = datetime.now(UTC) - _window(settings)
+    recent = (
+        await LoginFailure.find(LoginFailure.account == account, LoginFailure.at >= since)
+        .sort(-LoginFailure.at)
+        .limit(settings.login_max_failures)
+        .to_list()
+    )
+    if len(recent) >= settings.login_max_failures:
+        oldest = recent[-1].at
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        retry = (oldest + _window(settings) - datetime.now(UTC)).total_seconds()
+        raise TooManyRequests(
+            "Too many failed logins for this account; try again later", retry_after=int(retry) + 1
+        )
+
+
+async def authenticate(*, settings: Settings, identifier: str, password: str) -> User:
+    """Check credentials. Unknown account and wrong password answer the same 401."""
+    ident = identifier.strip()
+    if "@" in ident:
+        user = await User.find_one(User.email == ident.lower())
+    else:
+        user = await User.find_one(User.name_key == name_key(ident))
+    account = f"user:{user.id}" if user else f"unknown:{ident.lower()}"
+    await _check_lockout(settings, account)
+    if user is None:
+        dummy = await hash_password(settings, _DUMMY_PASSWORD)
+        await verify_password(settings, password, dummy)
+        ok, new_hash = False, None
+    else:
+        ok, new_hash = await verify_password(settings, password, user.password_hash)
+    if not ok or user is None:
+        await LoginFailure(account=account).insert()
+        raise Unauthorized(BAD_CREDENTIALS)
+    await LoginFailure.find(LoginFailure.account == account).delete()
+    if new_hash:
+        await user.set({User.password_hash: new_hash})
+    return user
+
+
+def issue_token(settings: Settings, user: User) -> dict:
+    token, expires_in = create_access_token(settings, user)
+    return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+
+
+async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User:
+    data = changes.model_dump(exclude_unset=True)
+    before = user.model_copy()
+    if data.get("name") is None:
+        data.pop("name", None)
+    if data.get("email") is None:
+        data.pop("email", None)
+    await _ensure_unique(name=data.get("name"), email=data.get("email"), exclude=user.id)
+    updates: dict = {}
+    if "name" in data:
+        updates["name"] = data["name"]
+        updates["name_key"] = name_key(data["name"])
+    if "email" in data:
+        updates["email"] = str(data["email"]).lower()
+    if "bio" in data:
+        updates["bio"] = data["bio"] or None
+    if data.get("password") is not None:
+        current = data.get("current_password")
+        if not current:
+            raise Unprocessable("current_password is required to set a new password")
+        ok, _ = await verify_password(settings, current, user.password_hash)
+        if not ok:
+            raise Forbidden("current_password is incorrect")
+        updates["password_hash"] = await hash_password(settings, data["password"])
+        updates["token_version"] = user.token_version + 1
+    elif "current_password" in data:
+        raise Unprocessable("current_password is only used together with password")
+    if updates:
+        try:
+            await user.set(updates)
+        except DuplicateKeyError as exc:
+            raise Conflict("The name or email is already taken") from exc
+    if data.get("city"):
+        await cities.set_home_city(user=user, city_name=data["city"])
+    await events.user_updated.emit(before=before, after=user)
+    return user
+
+
+async def delete(*, user: User) -> None:
+    """Delete an account; hooked domains remove what belongs to it first."""
+    await events.user_deleted.emit(user=user)
+    await LoginFailure.find(LoginFailure.account == f"user:{user.id}").delete()
+    await user.delete()
+
+
+async def set_role(*, target: User, role: str, actor: User) -> User:
+    if target.id == actor.id and role != "admin":
+        raise Conflict("Admins cannot remove their own admin role")
+    await target.set({User.role: role})
+    return target
+
+
+async def get(user_id: PydanticObjectId) -> User:
+    user = await User.get(user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} not found")
+    return user
+
+
+async def get_by_name(name: str) -> User:
+    user = await User.find_one(User.name_key == name_key(name))
+    if user is None:
+        raise NotFound(f"User {name!r} not found")
+    return user
+
+
+async def get_by_email(*, email: str, actor: User) -> User:
+    email = email.strip().lower()
+    if actor.role != "admin" and actor.email != email:
+        raise Forbidden("Only admins can look up other users by email")
+    user = await User.find_one(User.email == email)
+    if user is None:
+        raise NotFound("No user with this email")
+    return user
+
+
+async def search(*, query: str | None, page: PageParams) -> Page[UserPublic]:
+    criteria: dict = {}
+    if query and query.strip():
+        criteria["name_key"] = {"$regex": re.escape(name_key(query))}
+    find = User.find(criteria)
+    total = await find.count()
+    users = (
+        await User.find(criteria).sort(+User.name_key).skip(page.offset).limit(page.limit).to_list()
+    )
+    return await public_page(users, total, page)
+
+
+async def ensure_admin(settings: Settings) -> None:
+    """Create the ADMIN_EMAIL account, or restore its admin role, at startup."""
+    if not settings.admin_email or not settings.admin_password:
+        return
+    email = settings.admin_email.lower()
+    existing = await User.find_one(User.email == email)
+    if existing is not None:
+        if existing.role != "admin":
+            await existing.set({User.role: "admin"})
+            log.info("Restored the admin role of %s", email)
+        return
+    name = email.split("@")[0][:40]
+    if len(name) < 2 or await User.find_one(User.name_key == name_key(name)):
+        name = f"admin-{str(PydanticObjectId())[-6:]}"
+    data = RegisterIn(name=name, email=email, password=settings.admin_password.get_secret_value())
+    await register(settings=settings, data=data, role="admin")
+    log.info("Created the admin account %s", email)

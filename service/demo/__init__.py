@@ -1,0 +1,41 @@
+"""Demo data, shared by the startup loader (embedded mode) and `scripts/seed_demo.py`.
+
+Deterministic for a seed and safe to re-run: every document has a key derived from the seed
+(email, slug, or an ObjectId drawn from the seeded generator) and is upserted.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Literal
+
+from service.demo.progress import NullProgress, Progress
+from service.demo.users import load_users
+from service.settings import Settings
+
+log = logging.getLogger("service.demo")
+
+Size = Literal["full", "embedded"]
+
+DEMO_PASSWORD = "demo-password"
+
+
+async def load_demo(
+    *, settings: Settings, seed: int = 42, size: Size = "full", progress: Progress | None = None
+) -> dict[str, int]:
+    """Load the demo data set; returns counts of what it upserted."""
+    started = time.perf_counter()
+    progress = progress or NullProgress()
+    rng = random.Random(seed)
+    summary: dict[str, int] = {}
+    users = await load_users(settings=settings, rng=rng, size=size, progress=progress)
+    summary["users"] = len(users)
+    log.info(
+        "Demo data loaded in %.1fs: %s (password for every demo user: %r)",
+        time.perf_counter() - started,
+        summary,
+        DEMO_PASSWORD,
+    )
+    return summary

@@ -1,0 +1,38 @@
+"""In-process domain hooks: the one place features attach to run and user changes.
+
+Runs announce recorded/changed/deleted; accounts announce user updated/deleted. Later features
+(XP, badges, challenges, goals) connect handlers here instead of editing the announcing code.
+Handlers run in connection order, awaited, after the announcing change is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass
+class Hook:
+    name: str
+    handlers: list[Handler] = field(default_factory=list)
+
+    def connect(self, handler: Handler) -> Handler:
+        if handler not in self.handlers:
+            self.handlers.append(handler)
+        return handler
+
+    async def emit(self, **payload: Any) -> None:
+        for handler in list(self.handlers):
+            await handler(**payload)
+
+
+# run_recorded(run=Run); run_changed(before=Run, after=Run); run_deleted(run=Run)
+run_recorded = Hook("run.recorded")
+run_changed = Hook("run.changed")
+run_deleted = Hook("run.deleted")
+# user_updated(before=User, after=User); user_deleted(user=User)
+user_updated = Hook("user.updated")
+user_deleted = Hook("user.deleted")

@@ -1,0 +1,79 @@
+"""create_app() and its lifespan: the only place that opens the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from service import db
+from service.accounts import service as accounts
+from service.accounts.router import auth_router, users_router
+from service.demo import load_demo
+from service.errors import install_error_handlers
+from service.health.router import router as health_router
+from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("service")
+
+ROUTERS = [health_router, auth_router, users_router]
+
+DESCRIPTION = """
+Challenge Run: log runs, earn scores, and let teams and whole cities compete.
+The same service serves a track fan calendar (athletes, competitions, follows).
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client, database = await db.connect(settings)
+        app.state.client = client
+        app.state.database = database
+        try:
+            await accounts.ensure_admin(settings)
+            if settings.load_demo:
+                await load_demo(settings=settings, seed=settings.demo_seed, size="embedded")
+            yield
+        finally:
+            db.close(client)
+
+    app = FastAPI(
+        title="Challenge Run API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    origins = settings.cors_origin_list
+    if origins:
+        # An explicit origin list only: a wildcard never goes with credentials.
+        allow_credentials = "*" not in origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=allow_credentials,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+# `uvicorn service.main:app`: settings come from the environment.
+app = create_app()

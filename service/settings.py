@@ -1,0 +1,70 @@
+"""One settings class, read from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    mongodb_uri: str | None = Field(
+        default=None, description="Real MongoDB to use; unset means the embedded in-memory store."
+    )
+    mongodb_db: str = "challenge_run"
+    secret_key: SecretStr | None = Field(
+        default=None, description="JWT signing key; required with MONGODB_URI."
+    )
+    access_token_minutes: int = Field(default=60, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    cors_origins: str = ""
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+    demo_data: bool | None = Field(
+        default=None, description="Load demo data at startup; default true only when embedded."
+    )
+    demo_seed: int = 42
+    # argon2id cost; the defaults are argon2-cffi's (about 200 ms a hash on our machines)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _secret_key_for_real_databases(self) -> Settings:
+        if self.mongodb_uri == "":
+            self.mongodb_uri = None
+        if self.mongodb_uri and not (self.secret_key and self.secret_key.get_secret_value()):
+            raise ValueError("SECRET_KEY must be set when MONGODB_URI is set")
+        if not self.secret_key or not self.secret_key.get_secret_value():
+            # Embedded mode: a random per-process key; tokens die with the process, like the data.
+            self.secret_key = SecretStr(secrets.token_urlsafe(32))
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return not self.mongodb_uri
+
+    @property
+    def load_demo(self) -> bool:
+        return self.embedded if self.demo_data is None else self.demo_data
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def jwt_key(self) -> str:
+        assert self.secret_key is not None
+        return self.secret_key.get_secret_value()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,47 @@
+"""Membership primitives shared by cities, teams, invitations and account deletion.
+
+`members_count` on the team moves with every membership insert/delete, so counts never need a
+scan of the memberships collection.
+"""
+
+from __future__ import annotations
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from documents import Membership, Team
+from documents.team import MemberRole
+
+
+async def add_member(
+    *, team_id: PydanticObjectId, user_id: PydanticObjectId, role: MemberRole = "member"
+) -> bool:
+    """Add a member; False if they already were one."""
+    try:
+        await Membership(team_id=team_id, user_id=user_id, role=role).insert()
+    except DuplicateKeyError:
+        return False
+    await Team.find_one(Team.id == team_id).update({"$inc": {"members_count": 1}})
+    return True
+
+
+async def remove_member(*, team_id: PydanticObjectId, user_id: PydanticObjectId) -> bool:
+    """Remove a member; False if they were not one."""
+    result = await Membership.get_motor_collection().delete_one(
+        {"team_id": team_id, "user_id": user_id}
+    )
+    if result.deleted_count:
+        await Team.find_one(Team.id == team_id).update({"$inc": {"members_count": -1}})
+        return True
+    return False
+
+
+async def is_member(*, team_id: PydanticObjectId, user_id: PydanticObjectId) -> bool:
+    return (
+        await Membership.find_one(Membership.team_id == team_id, Membership.user_id == user_id)
+        is not None
+    )
+
+
+async def membership(*, team_id: PydanticObjectId, user_id: PydanticObjectId) -> Membership | None:
+    return await Membership.find_one(Membership.team_id == team_id, Membership.user_id == user_id)
