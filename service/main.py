@@ -12,15 +12,31 @@ from fastapi.middleware.cors import CORSMiddleware
 from service import db
 from service.accounts import service as accounts
 from service.accounts.router import auth_router, users_router
+from service.athletes.router import router as athletes_router
+from service.cities.router import router as cities_router
+from service.competitions.router import router as competitions_router
 from service.demo import load_demo
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
+from service.leaderboards.router import router as leaderboards_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
+from service.teams.router import router as teams_router
 
 log = logging.getLogger("service")
 
-ROUTERS = [health_router, auth_router, users_router]
+ROUTERS = [
+    health_router,
+    auth_router,
+    users_router,
+    cities_router,
+    teams_router,
+    runs_router,
+    leaderboards_router,
+    competitions_router,
+    athletes_router,
+]
 
 DESCRIPTION = """
 Challenge Run: log runs, earn scores, and let teams and whole cities compete.

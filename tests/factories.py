@@ -62,3 +62,9 @@ class Api:
         assert user is not None
         await user.set({User.role: "admin"})
         return account
+
+    # --- cities / teams / invitations factories -------------------------------------------
+
+    # --- runs / leaderboards factories ----------------------------------------------------
+
+    # --- competitions / athletes / follows factories --------------------------------------

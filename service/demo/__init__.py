@@ -11,7 +11,9 @@ import random
 import time
 from typing import Literal
 
+from service.demo.challenge import load_challenge
 from service.demo.progress import NullProgress, Progress
+from service.demo.track import load_track
 from service.demo.users import load_users
 from service.settings import Settings
 
@@ -32,6 +34,8 @@ async def load_demo(
     summary: dict[str, int] = {}
     users = await load_users(settings=settings, rng=rng, size=size, progress=progress)
     summary["users"] = len(users)
+    summary.update(await load_challenge(rng=rng, size=size, users=users, progress=progress))
+    summary.update(await load_track(rng=rng, size=size, users=users, progress=progress))
     log.info(
         "Demo data loaded in %.1fs: %s (password for every demo user: %r)",
         time.perf_counter() - started,
