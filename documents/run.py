@@ -15,6 +15,7 @@ class Run(Document):
     team_id: PydanticObjectId
     city_id: PydanticObjectId | None = None  # the runner's home city when the run was logged
     started_at: datetime
+    day: datetime  # started_at truncated to its UTC day: the score bucket it counts in
     distance_km: float
     duration_s: int
     pace_s_per_km: float
