@@ -68,7 +68,7 @@ class ScoreBucket(Document):
     city_id: PydanticObjectId | None = None
     day: datetime
     score: int = 0
-    distance_km: float = 0.0
+    distance_m: int = 0  # whole metres: integer sums never drift under +/- updates
     runs: int = 0
 
     class Settings:
