@@ -65,6 +65,17 @@ class Api:
 
     # --- cities / teams / invitations factories -------------------------------------------
 
+    async def team(self, owner: Account, name: str | None = None, **fields: Any) -> dict[str, Any]:
+        """A custom team created by `owner` (its first member)."""
+        payload = {"name": name or f"Team {next(_counter)}", **fields}
+        r = await self.client.post("/teams", json=payload, headers=owner.headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def join(self, account: Account, team_id: str) -> None:
+        r = await self.client.post(f"/teams/{team_id}/members", headers=account.headers)
+        assert r.status_code in (200, 201), r.text
+
     # --- runs / leaderboards factories ----------------------------------------------------
 
     # --- competitions / athletes / follows factories --------------------------------------
