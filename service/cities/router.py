@@ -1,3 +1,63 @@
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(tags=["cities"])
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from documents import City
+from service.cities import service as cities
+from service.cities.schemas import CityCreate, CityRead, CityUpdate
+from service.errors import problem_responses
+from service.pagination import Page, PageDep
+from service.security import AdminUser
+
+router = APIRouter(prefix="/cities", tags=["cities"])
+
+
+async def city_or_404(
+    city_id: Annotated[str, Path(description="City id or slug (e.g. 'sao-paulo')")],
+) -> City:
+    return await cities.get_by_id_or_slug(city_id)
+
+
+CityDep = Annotated[City, Depends(city_or_404)]
+
+
+@router.get(
+    "", summary="List cities", response_model=Page[CityRead], responses=problem_responses(422)
+)
+async def list_cities(
+    page: PageDep,
+    search: Annotated[str | None, Query(max_length=80, description="Part of the name")] = None,
+) -> Page[CityRead]:
+    """Cities by slug, with their member counts; `search` ignores case and accents."""
+    return await cities.search(query=search, page=page)
+
+
+@router.get(
+    "/{city_id}", summary="Get a city", response_model=CityRead, responses=problem_responses(404)
+)
+async def get_city(city: CityDep) -> CityRead:
+    """A city by id or by name/slug."""
+    return await cities.to_read(city)
+
+
+@router.post(
+    "",
+    summary="Create a city (admin)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CityRead,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_city(data: CityCreate, admin: AdminUser) -> CityRead:
+    """Create a city and its city-wide team."""
+    return await cities.to_read(await cities.create(data=data))
+
+
+@router.patch(
+    "/{city_id}",
+    summary="Update a city (admin)",
+    response_model=CityRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update_city(city: CityDep, changes: CityUpdate, admin: AdminUser) -> CityRead:
+    """Rename a city (its team follows) or set its country."""
+    return await cities.to_read(await cities.update(city=city, changes=changes))

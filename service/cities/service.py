@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from documents import City, Team, User
+from service.cities.schemas import CityCreate, CityRead, CityUpdate
 from service.cities.slug import slugify
-from service.errors import Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable
+from service.pagination import Page, PageParams
 from service.teams.membership import add_member, remove_member
 
 
@@ -83,3 +87,87 @@ async def names_by_id(ids: Iterable[PydanticObjectId]) -> dict[PydanticObjectId,
         return {}
     cities = await City.find({"_id": {"$in": ids}}).to_list()
     return {c.id: c.name for c in cities if c.id is not None}
+
+
+async def to_reads(cities: list[City]) -> list[CityRead]:
+    team_ids = [c.team_id for c in cities if c.team_id is not None]
+    counts = {t.id: t.members_count for t in await Team.find({"_id": {"$in": team_ids}}).to_list()}
+    return [
+        CityRead(
+            id=str(c.id),
+            name=c.name,
+            slug=c.slug,
+            country=c.country,
+            team_id=str(c.team_id) if c.team_id else None,
+            members=counts.get(c.team_id, 0) if c.team_id else 0,
+            created_at=c.created_at,
+        )
+        for c in cities
+    ]
+
+
+async def to_read(city: City) -> CityRead:
+    return (await to_reads([city]))[0]
+
+
+async def search(*, query: str | None, page: PageParams) -> Page[CityRead]:
+    criteria: dict = {}
+    if query and slugify(query):
+        # slugs fold accents and case, so "sao" finds São Paulo
+        criteria["slug"] = {"$regex": re.escape(slugify(query))}
+    total = await City.find(criteria).count()
+    cities = (
+        await City.find(criteria).sort(+City.slug).skip(page.offset).limit(page.limit).to_list()
+    )
+    return Page[CityRead](
+        items=await to_reads(cities), total=total, limit=page.limit, offset=page.offset
+    )
+
+
+async def get_by_id_or_slug(key: str) -> City:
+    city = None
+    if ObjectId.is_valid(key) and len(key) == 24:
+        city = await City.get(PydanticObjectId(key))
+    if city is None and slugify(key):
+        city = await find_by_slug(slugify(key))
+    if city is None:
+        raise NotFound(f"City {key!r} not found")
+    return city
+
+
+async def create(*, data: CityCreate) -> City:
+    name = " ".join(data.name.split())
+    slug = city_slug_or_422(name)
+    if await find_by_slug(slug) is not None:
+        raise Conflict(f"City {name!r} already exists")
+    try:
+        city = await City(name=name, slug=slug, country=data.country).insert()
+    except DuplicateKeyError as exc:
+        raise Conflict(f"City {name!r} already exists") from exc
+    return await _ensure_city_team(city)
+
+
+async def update(*, city: City, changes: CityUpdate) -> City:
+    data = changes.model_dump(exclude_unset=True)
+    updates: dict = {}
+    if data.get("name"):
+        name = " ".join(data["name"].split())
+        slug = city_slug_or_422(name)
+        other = await find_by_slug(slug)
+        if other is not None and other.id != city.id:
+            raise Conflict(f"City {name!r} already exists")
+        updates.update(name=name, slug=slug)
+    if "country" in data:
+        updates["country"] = data["country"]
+    if not updates:
+        return city
+    try:
+        await city.set(updates)
+    except DuplicateKeyError as exc:
+        raise Conflict("A city with this name already exists") from exc
+    if "name" in updates and city.team_id is not None:
+        # the city-wide team carries the city's name
+        await Team.find_one(Team.id == city.team_id).update(
+            {"$set": {"name": updates["name"], "name_key": f"city:{updates['slug']}"}}
+        )
+    return city

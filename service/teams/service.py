@@ -1,0 +1,384 @@
+"""Teams (the seeds' "groups"): custom teams, membership rules, invitations."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from documents import City, Invitation, Membership, Team, User
+from service import events
+from service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from service.pagination import Page, PageParams
+from service.teams.membership import add_member, membership, remove_member
+from service.teams.schemas import (
+    InvitationRead,
+    MemberRead,
+    MemberUser,
+    TeamCreate,
+    TeamRead,
+    TeamSummary,
+    TeamUpdate,
+    UserTeamRead,
+)
+
+INVITATION_DAYS = 14
+
+
+def team_name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def to_read(team: Team) -> TeamRead:
+    return TeamRead(
+        id=str(team.id),
+        name=team.name,
+        description=team.description,
+        kind=team.kind,
+        city_id=str(team.city_id) if team.city_id else None,
+        visibility=team.visibility,
+        owner_id=str(team.owner_id) if team.owner_id else None,
+        members=team.members_count,
+        created_at=team.created_at,
+    )
+
+
+def _is_admin(user: User) -> bool:
+    return user.role == "admin"
+
+
+def _require_owner_or_admin(team: Team, actor: User) -> None:
+    if team.owner_id != actor.id and not _is_admin(actor):
+        raise Forbidden("Only the team owner or an admin can do this")
+
+
+def _require_custom(team: Team, action: str) -> None:
+    if team.kind == "city":
+        raise Forbidden(f"City teams cannot be {action} directly; set your home city instead")
+
+
+async def _ensure_name_free(name: str, exclude: PydanticObjectId | None = None) -> None:
+    other = await Team.find_one(Team.name_key == team_name_key(name))
+    if other is not None and other.id != exclude:
+        raise Conflict(f"A team named {name!r} already exists")
+
+
+async def create(*, data: TeamCreate, actor: User) -> Team:
+    city_id = None
+    if data.city_id is not None:
+        city = await City.get(PydanticObjectId(data.city_id))
+        if city is None:
+            raise Unprocessable(f"Unknown city_id {data.city_id}")
+        city_id = city.id
+    await _ensure_name_free(data.name)
+    team = Team(
+        name=" ".join(data.name.split()),
+        name_key=team_name_key(data.name),
+        description=data.description or None,
+        kind="custom",
+        city_id=city_id,
+        visibility=data.visibility,
+        owner_id=actor.id,
+    )
+    try:
+        await team.insert()
+    except DuplicateKeyError as exc:
+        raise Conflict(f"A team named {data.name!r} already exists") from exc
+    assert team.id is not None and actor.id is not None
+    await add_member(team_id=team.id, user_id=actor.id, role="owner")
+    team.members_count = 1
+    return team
+
+
+async def search(
+    *,
+    city_id: PydanticObjectId | None,
+    kind: str | None,
+    query: str | None,
+    page: PageParams,
+) -> Page[TeamRead]:
+    criteria: dict = {}
+    if city_id is not None:
+        criteria["city_id"] = city_id
+    if kind is not None:
+        criteria["kind"] = kind
+    if query and query.strip():
+        criteria["name"] = {"$regex": re.escape(" ".join(query.split())), "$options": "i"}
+    total = await Team.find(criteria).count()
+    teams = await Team.find(criteria).sort(+Team.name).skip(page.offset).limit(page.limit).to_list()
+    return Page[TeamRead](
+        items=[to_read(t) for t in teams], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+async def update(*, team: Team, changes: TeamUpdate, actor: User) -> Team:
+    _require_owner_or_admin(team, actor)
+    data = changes.model_dump(exclude_unset=True)
+    if team.kind == "city" and set(data) - {"description"}:
+        raise Forbidden("A city team only takes a new description; it carries its city's name")
+    updates: dict = {}
+    if data.get("name"):
+        await _ensure_name_free(data["name"], exclude=team.id)
+        updates["name"] = " ".join(data["name"].split())
+        updates["name_key"] = team_name_key(data["name"])
+    if "description" in data:
+        updates["description"] = data["description"] or None
+    if data.get("visibility"):
+        updates["visibility"] = data["visibility"]
+    if data.get("owner_id"):
+        new_owner = PydanticObjectId(data["owner_id"])
+        if new_owner != team.owner_id:
+            assert team.id is not None
+            target = await membership(team_id=team.id, user_id=new_owner)
+            if target is None:
+                raise Unprocessable("The new owner must be a member of the team")
+            await target.set({Membership.role: "owner"})
+            if team.owner_id is not None:
+                await Membership.find_one(
+                    Membership.team_id == team.id, Membership.user_id == team.owner_id
+                ).update({"$set": {"role": "member"}})
+            updates["owner_id"] = new_owner
+    if updates:
+        try:
+            await team.set(updates)
+        except DuplicateKeyError as exc:
+            raise Conflict("A team with this name already exists") from exc
+    return team
+
+
+async def _delete_team(team: Team) -> None:
+    await Membership.find(Membership.team_id == team.id).delete()
+    await Invitation.find(Invitation.team_id == team.id).delete()
+    await team.delete()
+
+
+async def delete(*, team: Team, actor: User) -> None:
+    """Delete a custom team. Its runs still count for their runners and cities."""
+    if team.kind == "city":
+        raise Conflict("City teams cannot be deleted")
+    _require_owner_or_admin(team, actor)
+    await _delete_team(team)
+
+
+async def join(*, team: Team, actor: User) -> tuple[Membership, bool]:
+    """Join an open team; returns (membership, created)."""
+    _require_custom(team, "joined")
+    assert team.id is not None and actor.id is not None
+    existing = await membership(team_id=team.id, user_id=actor.id)
+    if existing is not None:
+        return existing, False
+    if team.visibility != "open":
+        raise Forbidden("This team is invite-only")
+    await add_member(team_id=team.id, user_id=actor.id)
+    created = await membership(team_id=team.id, user_id=actor.id)
+    assert created is not None
+    return created, True
+
+
+async def remove(*, team: Team, user_id: PydanticObjectId, actor: User) -> None:
+    """Leave (yourself) or remove a member (owner or admin)."""
+    _require_custom(team, "left")
+    if user_id != actor.id:
+        _require_owner_or_admin(team, actor)
+    assert team.id is not None
+    if await membership(team_id=team.id, user_id=user_id) is None:
+        raise NotFound("This user is not a member of the team")
+    if user_id == team.owner_id:
+        if team.members_count > 1:
+            raise Conflict("The owner cannot leave while others remain; transfer ownership first")
+        raise Conflict("The owner is the last member; delete the team instead")
+    await remove_member(team_id=team.id, user_id=user_id)
+
+
+async def member_read(team_id: PydanticObjectId, user_id: PydanticObjectId) -> MemberRead:
+    m = await membership(team_id=team_id, user_id=user_id)
+    assert m is not None
+    return (await _member_reads([m]))[0]
+
+
+async def _member_reads(memberships: list[Membership]) -> list[MemberRead]:
+    users = {
+        u.id: u
+        for u in await User.find({"_id": {"$in": [m.user_id for m in memberships]}}).to_list()
+    }
+    reads = []
+    for m in memberships:
+        user = users.get(m.user_id)
+        if user is None:
+            continue
+        reads.append(
+            MemberRead(
+                user=MemberUser(
+                    id=str(user.id),
+                    name=user.name,
+                    city_id=str(user.city_id) if user.city_id else None,
+                ),
+                role=m.role,
+                joined_at=m.joined_at,
+            )
+        )
+    return reads
+
+
+async def members(*, team: Team, page: PageParams) -> Page[MemberRead]:
+    criteria = Membership.find(Membership.team_id == team.id)
+    total = await criteria.count()
+    rows = (
+        await Membership.find(Membership.team_id == team.id)
+        .sort(+Membership.joined_at)
+        .skip(page.offset)
+        .limit(page.limit)
+        .to_list()
+    )
+    return Page[MemberRead](
+        items=await _member_reads(rows), total=total, limit=page.limit, offset=page.offset
+    )
+
+
+async def teams_of(*, user: User, page: PageParams) -> Page[UserTeamRead]:
+    total = await Membership.find(Membership.user_id == user.id).count()
+    rows = (
+        await Membership.find(Membership.user_id == user.id)
+        .sort(+Membership.joined_at)
+        .skip(page.offset)
+        .limit(page.limit)
+        .to_list()
+    )
+    team_ids = [m.team_id for m in rows]
+    teams = {t.id: t for t in await Team.find({"_id": {"$in": team_ids}}).to_list()}
+    items = [
+        UserTeamRead(**to_read(teams[m.team_id]).model_dump(), role=m.role, joined_at=m.joined_at)
+        for m in rows
+        if m.team_id in teams
+    ]
+    return Page[UserTeamRead](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def invitation_reads(invitations: list[Invitation]) -> list[InvitationRead]:
+    teams = {
+        t.id: t
+        for t in await Team.find({"_id": {"$in": [i.team_id for i in invitations]}}).to_list()
+    }
+    return [
+        InvitationRead(
+            id=str(i.id),
+            team=TeamSummary(id=str(i.team_id), name=teams[i.team_id].name),
+            user_id=str(i.user_id),
+            invited_by=str(i.invited_by),
+            status=i.status,
+            created_at=i.created_at,
+            expires_at=i.expires_at,
+        )
+        for i in invitations
+        if i.team_id in teams
+    ]
+
+
+async def invite(*, team: Team, user_id: PydanticObjectId, actor: User) -> Invitation:
+    if team.kind == "city":
+        raise Forbidden("Nobody is invited to a city team; it follows the home city")
+    _require_owner_or_admin(team, actor)
+    if await User.get(user_id) is None:
+        raise NotFound(f"User {user_id} not found")
+    assert team.id is not None and actor.id is not None
+    if await membership(team_id=team.id, user_id=user_id) is not None:
+        raise Conflict("This user is already a member")
+    now = datetime.now(UTC)
+    pending = await Invitation.find_one(
+        Invitation.team_id == team.id,
+        Invitation.user_id == user_id,
+        Invitation.status == "pending",
+        Invitation.expires_at > now,
+    )
+    if pending is not None:
+        raise Conflict("This user already has a pending invitation to this team")
+    return await Invitation(
+        team_id=team.id,
+        user_id=user_id,
+        invited_by=actor.id,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    ).insert()
+
+
+async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead]:
+    criteria = {
+        "user_id": user.id,
+        "status": "pending",
+        "expires_at": {"$gt": datetime.now(UTC)},
+    }
+    total = await Invitation.find(criteria).count()
+    rows = (
+        await Invitation.find(criteria)
+        .sort(-Invitation.created_at)
+        .skip(page.offset)
+        .limit(page.limit)
+        .to_list()
+    )
+    return Page[InvitationRead](
+        items=await invitation_reads(rows), total=total, limit=page.limit, offset=page.offset
+    )
+
+
+async def invitation_for(*, invitation_id: PydanticObjectId, user: User) -> Invitation:
+    """The caller's own invitation (others' are invisible: 404)."""
+    invitation = await Invitation.get(invitation_id)
+    if invitation is None or invitation.user_id != user.id:
+        raise NotFound(f"Invitation {invitation_id} not found")
+    return invitation
+
+
+async def respond(*, invitation: Invitation, accept: bool) -> Invitation:
+    if invitation.status != "pending":
+        raise Conflict(f"This invitation was already {invitation.status}")
+    if _aware(invitation.expires_at) <= datetime.now(UTC):
+        raise Conflict("This invitation has expired")
+    team = await Team.get(invitation.team_id)
+    if team is None:
+        raise NotFound("The team of this invitation no longer exists")
+    # only a pending invitation moves: a concurrent accept/decline cannot apply twice
+    result = await Invitation.get_motor_collection().update_one(
+        {"_id": invitation.id, "status": "pending"},
+        {"$set": {"status": "accepted" if accept else "declined"}},
+    )
+    if result.modified_count == 0:
+        raise Conflict("This invitation was already answered")
+    invitation.status = "accepted" if accept else "declined"
+    if accept:
+        assert team.id is not None
+        await add_member(team_id=team.id, user_id=invitation.user_id)
+    return invitation
+
+
+# --- account deletion ---------------------------------------------------------------------
+
+
+async def _on_user_deleted(*, user: User) -> None:
+    """Leave every team; an owned team passes to its longest-standing member or is deleted."""
+    for m in await Membership.find(Membership.user_id == user.id).to_list():
+        team = await Team.get(m.team_id)
+        if team is not None and team.owner_id == user.id:
+            successor = (
+                await Membership.find(Membership.team_id == team.id, Membership.user_id != user.id)
+                .sort(+Membership.joined_at)
+                .first_or_none()
+            )
+            if successor is None:
+                await _delete_team(team)
+                continue
+            await successor.set({Membership.role: "owner"})
+            await team.set({Team.owner_id: successor.user_id})
+        await remove_member(team_id=m.team_id, user_id=user.id)  # type: ignore[arg-type]
+    await Invitation.find({"$or": [{"user_id": user.id}, {"invited_by": user.id}]}).delete()
+
+
+events.user_deleted.connect(_on_user_deleted)
