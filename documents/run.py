@@ -24,17 +24,31 @@ class Run(Document):
     elevation_gain_m: float | None = None
     notes: str | None = None
     has_route: bool = False
+    # bumped by every edit: edits are compare-and-set on it, so two concurrent PATCHes cannot
+    # both move the score buckets away from the same "before"
+    revision: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
         name = "runs"
         use_revision = False
+        # lists are newest first with _id as tie-breaker: every index ends (started_at, _id)
+        # descending so filtered lists sort from the index
         indexes = [  # noqa: RUF012
-            IndexModel([("user_id", ASCENDING), ("started_at", DESCENDING)], name="user_started"),
-            IndexModel([("team_id", ASCENDING), ("started_at", DESCENDING)], name="team_started"),
-            IndexModel([("city_id", ASCENDING), ("started_at", DESCENDING)], name="city_started"),
-            IndexModel([("started_at", DESCENDING)], name="started"),
+            IndexModel(
+                [("user_id", ASCENDING), ("started_at", DESCENDING), ("_id", DESCENDING)],
+                name="user_started",
+            ),
+            IndexModel(
+                [("team_id", ASCENDING), ("started_at", DESCENDING), ("_id", DESCENDING)],
+                name="team_started",
+            ),
+            IndexModel(
+                [("city_id", ASCENDING), ("started_at", DESCENDING), ("_id", DESCENDING)],
+                name="city_started",
+            ),
+            IndexModel([("started_at", DESCENDING), ("_id", DESCENDING)], name="started"),
         ]
 
 
@@ -50,6 +64,7 @@ class RunRoute(Document):
 
     class Settings:
         name = "run_routes"
+        use_revision = False
         indexes = [  # noqa: RUF012
             IndexModel([("geometry", GEOSPHERE)], name="geometry_2dsphere"),
             IndexModel([("user_id", ASCENDING)], name="user"),
@@ -90,16 +105,26 @@ class ScoreBucket(Document):
 
 
 class IdempotencyKey(Document):
-    """`Idempotency-Key` of a run submission: id is "<user_id>:<key>"."""
+    """`Idempotency-Key` of a run submission: id is "<user_id>:<key>".
+
+    Inserted before the run, with the run's pre-generated id: the unique _id makes one request
+    the owner of the key, and the run's own _id makes exactly one request store the run.
+    """
 
     id: str  # type: ignore[assignment]
+    user_id: PydanticObjectId
     run_id: PydanticObjectId
+    # sha256 of the validated request: a key reused for a different run is refused (422)
+    fingerprint: str
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
         name = "idempotency_keys"
+        use_revision = False
         indexes = [  # noqa: RUF012
             IndexModel(
                 [("created_at", ASCENDING)], name="created_ttl", expireAfterSeconds=7 * 86400
             ),
+            IndexModel([("run_id", ASCENDING)], name="run"),
+            IndexModel([("user_id", ASCENDING)], name="user"),
         ]

@@ -9,7 +9,9 @@ Role = Literal["user", "admin"]
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, at BSON's millisecond precision: a new document reads back exactly as first returned."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class User(Document):

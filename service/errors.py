@@ -73,7 +73,13 @@ class PayloadTooLarge(AppError):
 
 
 class Unprocessable(AppError):
+    """A domain-level validation error; `loc` names the offending field, like pydantic's 422s."""
+
     status = 422
+
+    def __init__(self, detail: str, *, loc: tuple[str | int, ...] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = [{"loc": list(loc), "msg": detail, "type": "value_error"}] if loc else []
 
 
 class TooManyRequests(AppError):
@@ -100,12 +106,17 @@ def problem_response(
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entry documenting problem+json bodies for these statuses."""
-    return {s: {"model": Problem, "content": {PROBLEM_JSON: {}}} for s in statuses}
+    # `model` registers the Problem schema; the problem+json entry must name it too, or the docs
+    # show an untyped problem+json body (FastAPI puts `model` under application/json only).
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {s: {"model": Problem, "content": {PROBLEM_JSON: {"schema": schema}}} for s in statuses}
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem_response(exc.status, exc.detail, headers=exc.headers)
+    # every 422 carries `errors`, as request validation errors do
+    errors = exc.errors if isinstance(exc, Unprocessable) else None
+    return problem_response(exc.status, exc.detail, headers=exc.headers, errors=errors)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -50,6 +50,15 @@ async def verify_password(
     return await run_in_threadpool(password_context(settings).verify_and_update, password, hashed)
 
 
+async def dummy_verify(settings: Settings) -> None:
+    """One verify's worth of argon2 work for a login to an unknown account (no user probing).
+
+    passlib hashes its dummy password once per context and reuses it, so only the first unknown
+    login in a process costs an extra hash.
+    """
+    await run_in_threadpool(password_context(settings).dummy_verify)
+
+
 def create_access_token(settings: Settings, user: User) -> tuple[str, int]:
     now = datetime.now(UTC)
     expires_in = settings.access_token_minutes * 60

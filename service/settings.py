@@ -42,6 +42,10 @@ class Settings(BaseSettings):
             self.mongodb_uri = None
         if self.mongodb_uri and not (self.secret_key and self.secret_key.get_secret_value()):
             raise ValueError("SECRET_KEY must be set when MONGODB_URI is set")
+        if self.secret_key and 0 < len(self.secret_key.get_secret_value().encode()) < 32:
+            # RFC 7518 §3.2: an HS256 key has at least 256 bits; PyJWT warns on every token
+            # signed or checked with a shorter one.
+            raise ValueError("SECRET_KEY must be at least 32 bytes long")
         if not self.secret_key or not self.secret_key.get_secret_value():
             # Embedded mode: a random per-process key; tokens die with the process, like the data.
             self.secret_key = SecretStr(secrets.token_urlsafe(32))

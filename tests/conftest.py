@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from service.errors import PROBLEM_JSON
 from service.main import create_app
 from service.settings import Settings
 from tests.factories import Api
@@ -40,6 +42,41 @@ def make_settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    """The response is an RFC 9457 problem+json body with this status; returns the body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body: dict[str, object] = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return body
+
+
+@asynccontextmanager
+async def serve(
+    settings: Settings,
+    application: FastAPI | None = None,
+    *,
+    raise_app_exceptions: bool = True,
+    keep_database: bool = False,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for an app of its own (custom settings, or an app a test has extended).
+
+    `keep_database`: leave a real test database in place for a later app with the same settings.
+    """
+    application = application or create_app(settings)
+    async with LifespanManager(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+        if TEST_MONGODB_URI and not keep_database:
+            await application.state.client.drop_database(settings.mongodb_db)
+
+
 @pytest.fixture
 def settings() -> Settings:
     return make_settings()
@@ -48,8 +85,9 @@ def settings() -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
-    async with LifespanManager(application) as manager:
-        yield manager.app  # type: ignore[misc]
+    # The FastAPI object itself, so tests can reach app.state (the lifespan keeps no ASGI state).
+    async with LifespanManager(application):
+        yield application
         if TEST_MONGODB_URI:
             await application.state.client.drop_database(settings.mongodb_db)
 

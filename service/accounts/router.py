@@ -136,13 +136,15 @@ async def get_user(target: UserDep) -> UserPublic:
     return await accounts.read_public(target)
 
 
+# Admin endpoints: AdminUser comes first, so FastAPI checks the caller (401/403) before it
+# loads the target (404) and callers without the right learn nothing about which ids exist.
 @users_router.delete(
     "/{user_id}",
     summary="Delete a user (admin)",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404),
 )
-async def delete_user(target: UserDep, admin: AdminUser) -> Response:
+async def delete_user(admin: AdminUser, target: UserDep) -> Response:
     """Delete any account and everything that belongs to it."""
     await accounts.delete(user=target)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -154,7 +156,7 @@ async def delete_user(target: UserDep, admin: AdminUser) -> Response:
     response_model=UserMe,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def set_role(target: UserDep, data: RoleUpdate, admin: AdminUser) -> UserMe:
+async def set_role(admin: AdminUser, target: UserDep, data: RoleUpdate) -> UserMe:
     """Grant or remove the admin role."""
     user = await accounts.set_role(target=target, role=data.role, actor=admin)
     return await accounts.read_me(user)

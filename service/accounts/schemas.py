@@ -6,13 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from service.cities.slug import slugify
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _clean_name(value: str) -> str:
     value = " ".join(value.split())
-    if _CONTROL.search(value) or "/" in value:
-        raise ValueError("name may not contain control characters or '/'")
+    # '/' would break /users/by-name/{name}; '@' would make the name unusable as a login
+    # (an identifier with '@' is looked up as an email).
+    if _CONTROL.search(value) or "/" in value or "@" in value:
+        raise ValueError("name may not contain control characters, '/' or '@'")
     if not 2 <= len(value) <= 40:
         raise ValueError("name must be 2 to 40 characters")
     return value
@@ -20,7 +24,21 @@ def _clean_name(value: str) -> str:
 
 UserName = Annotated[str, AfterValidator(_clean_name)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-CityName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+def _city_with_a_slug(value: str) -> str:
+    # The same rule the cities service applies, checked here so a bad city is a 422 naming the
+    # field before anything is stored (not after the user was inserted or partly updated).
+    if not slugify(value):
+        raise ValueError("city needs at least one latin letter or digit")
+    return value
+
+
+CityName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_city_with_a_slug),
+]
 Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 

@@ -22,14 +22,12 @@ from service.errors import (
     Unprocessable,
 )
 from service.pagination import Page, PageParams
-from service.security import create_access_token, hash_password, verify_password
+from service.security import create_access_token, dummy_verify, hash_password, verify_password
 from service.settings import Settings
 
 log = logging.getLogger("service.accounts")
 
 BAD_CREDENTIALS = "Incorrect email/name or password"
-# Verified against when the account does not exist, so both paths cost one argon2 check.
-_DUMMY_PASSWORD = "not-a-real-password"
 
 
 def name_key(name: str) -> str:
@@ -79,8 +77,16 @@ async def _ensure_unique(*, name: str | None, email: str | None, exclude: Pydant
             raise Conflict("An account with this email already exists")
 
 
+def _now_ms() -> datetime:
+    # BSON dates keep milliseconds: the answer to a registration must match later reads.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 async def register(*, settings: Settings, data: RegisterIn, role: str = "user") -> User:
     email = str(data.email).lower()
+    if data.city:
+        cities.city_slug_or_422(data.city)  # refuse before anything is stored
     await _ensure_unique(name=data.name, email=email, exclude=None)
     user = User(
         name=data.name,
@@ -88,6 +94,7 @@ async def register(*, settings: Settings, data: RegisterIn, role: str = "user") 
         email=email,
         password_hash=await hash_password(settings, data.password),
         role=role,  # type: ignore[arg-type]
+        created_at=_now_ms(),
     )
     try:
         await user.insert()
@@ -102,6 +109,12 @@ def _window(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.login_window_minutes)
 
 
+def _locked(retry: float) -> TooManyRequests:
+    return TooManyRequests(
+        "Too many failed logins for this account; try again later", retry_after=int(retry) + 1
+    )
+
+
 async def _check_lockout(settings: Settings, account: str) -> None:
     since = datetime.now(UTC) - _window(settings)
     recent = (
@@ -114,10 +127,26 @@ async def _check_lockout(settings: Settings, account: str) -> None:
         oldest = recent[-1].at
         if oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)
-        retry = (oldest + _window(settings) - datetime.now(UTC)).total_seconds()
-        raise TooManyRequests(
-            "Too many failed logins for this account; try again later", retry_after=int(retry) + 1
-        )
+        raise _locked((oldest + _window(settings) - datetime.now(UTC)).total_seconds())
+
+
+async def _claim_attempt(settings: Settings, account: str) -> None:
+    """Store this attempt as a failure *before* the password is checked.
+
+    Checking first and recording afterwards would let a burst of parallel guesses all pass the
+    check; this way only the first `login_max_failures` attempts of a burst (by id) go on.
+    A correct password removes the record again.
+    """
+    attempt = await LoginFailure(account=account).insert()
+    earlier = await LoginFailure.find(
+        LoginFailure.account == account,
+        LoginFailure.at >= datetime.now(UTC) - _window(settings),
+        LoginFailure.id < attempt.id,
+    ).count()
+    if earlier >= settings.login_max_failures:
+        await attempt.delete()
+        await _check_lockout(settings, account)
+        raise _locked(_window(settings).total_seconds())
 
 
 async def authenticate(*, settings: Settings, identifier: str, password: str) -> User:
@@ -128,16 +157,15 @@ async def authenticate(*, settings: Settings, identifier: str, password: str) ->
     else:
         user = await User.find_one(User.name_key == name_key(ident))
     account = f"user:{user.id}" if user else f"unknown:{ident.lower()}"
-    await _check_lockout(settings, account)
+    await _check_lockout(settings, account)  # while locked, refuse without storing anything
+    await _claim_attempt(settings, account)
     if user is None:
-        dummy = await hash_password(settings, _DUMMY_PASSWORD)
-        await verify_password(settings, password, dummy)
+        await dummy_verify(settings)
         ok, new_hash = False, None
     else:
         ok, new_hash = await verify_password(settings, password, user.password_hash)
     if not ok or user is None:
-        await LoginFailure(account=account).insert()
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise Unauthorized(BAD_CREDENTIALS)  # the claimed attempt stays, as this failure
     await LoginFailure.find(LoginFailure.account == account).delete()
     if new_hash:
         await user.set({User.password_hash: new_hash})
@@ -156,6 +184,8 @@ async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User
         data.pop("name", None)
     if data.get("email") is None:
         data.pop("email", None)
+    if data.get("city"):
+        cities.city_slug_or_422(data["city"])  # refuse before anything is stored
     await _ensure_unique(name=data.get("name"), email=data.get("email"), exclude=user.id)
     updates: dict = {}
     if "name" in data:
@@ -168,14 +198,20 @@ async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User
     if data.get("password") is not None:
         current = data.get("current_password")
         if not current:
-            raise Unprocessable("current_password is required to set a new password")
+            raise Unprocessable(
+                "current_password is required to set a new password",
+                loc=("body", "current_password"),
+            )
         ok, _ = await verify_password(settings, current, user.password_hash)
         if not ok:
             raise Forbidden("current_password is incorrect")
         updates["password_hash"] = await hash_password(settings, data["password"])
         updates["token_version"] = user.token_version + 1
     elif "current_password" in data:
-        raise Unprocessable("current_password is only used together with password")
+        raise Unprocessable(
+            "current_password is only used together with password",
+            loc=("body", "current_password"),
+        )
     if updates:
         try:
             await user.set(updates)

@@ -1,10 +1,9 @@
-import re
-import unicodedata
-
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+from slugify import slugify as _slugify
 
 
 def slugify(name: str) -> str:
-    """ "São Paulo", "sao  paulo" and "SAO-PAULO" all become "sao-paulo"."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return _NON_ALNUM.sub("-", ascii_name.lower()).strip("-")
+    """"São Paulo", "sao  paulo" and "SAO-PAULO" all become "sao-paulo"; "Москва" "moskva".
+
+    python-slugify transliterates (text-unidecode), so non-Latin names get an ASCII slug too.
+    """
+    return _slugify(name)

@@ -1,14 +1,293 @@
-"""Demo cities, teams, memberships and runs (Challenge Run)."""
+"""Demo cities, teams, memberships and runs (Challenge Run).
+
+12 cities worldwide with their city teams, 40 custom teams, every demo user at home in a city
+(member of its team) and in 0–3 custom teams, and runs over the last 120 days: 15,000 for the
+seed script ("full"), 4,000 for the embedded startup demo. Paces 4:00–7:30 min/km by runner,
+mostly 3–25 km with the odd long run, more runs at weekends. Each run is credited to the
+runner's city and to their city team or one of their custom teams; its score comes from
+`service.runs.scoring`. The score buckets are then rebuilt from the runs.
+
+Deterministic for a given rng state and day (dates are relative to today, UTC), and safe to
+re-run: teams are upserted by name key, memberships by (team, user), runs by an id drawn from
+the rng; member counts are recounted from the memberships.
+"""
 
 from __future__ import annotations
 
+import math
 import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from beanie import PydanticObjectId
+from pymongo import DeleteMany, ReplaceOne, UpdateOne
+
+from documents import City, Membership, Run, Team, User
+from service.cities import service as cities
 from service.demo.progress import Progress
 from service.demo.users import DemoUser
+from service.leaderboards import buckets, embedded, rebuild
+from service.runs.scoring import score as run_score
+
+# (name, ISO 3166-1 alpha-2, share of the runners)
+CITIES = [
+    ("New York", "US", 14),
+    ("São Paulo", "BR", 12),
+    ("Tokyo", "JP", 12),
+    ("Berlin", "DE", 10),
+    ("Mumbai", "IN", 9),
+    ("Mexico City", "MX", 8),
+    ("Toronto", "CA", 8),
+    ("Melbourne", "AU", 7),
+    ("Lisbon", "PT", 6),
+    ("Nairobi", "KE", 6),
+    ("Cape Town", "ZA", 5),
+    ("Oslo", "NO", 3),
+]
+CUSTOM_TEAMS = 40
+TEAM_WORDS = (
+    ["Dawn", "Hill", "River", "Harbour", "Park", "Trail", "Night", "Sunday", "Tempo", "Lunch"],
+    ["Striders", "Runners", "Pacers", "Harriers", "Milers", "Chasers", "Crew", "Collective"],
+)
+RUNS = {"full": 15_000, "embedded": 4_000}
+DAYS = 120
+# Monday..Sunday: the weekly rhythm (long runs at weekends)
+WEEKDAY_WEIGHTS = [0.9, 1.0, 1.1, 1.0, 0.7, 1.7, 1.9]
+BATCH = 1000
+
+
+def _oid(rng: random.Random) -> PydanticObjectId:
+    return PydanticObjectId(rng.randbytes(12))
+
+
+def _team_names(rng: random.Random) -> list[str]:
+    pairs = [f"{a} {b}" for a in TEAM_WORDS[0] for b in TEAM_WORDS[1]]
+    return rng.sample(pairs, CUSTOM_TEAMS)
+
+
+def _distance_km(rng: random.Random, typical: float, weekend: bool) -> float:
+    if rng.random() < 0.03:  # the occasional long run: a half marathon up to an ultra
+        return round(rng.uniform(21.1, 50.0), 3)
+    km = rng.lognormvariate(math.log(typical * (1.35 if weekend else 1.0)), 0.35)
+    return round(min(25.0, max(3.0, km)), 3)
+
+
+def _pace_s_per_km(rng: random.Random, base: float, distance_km: float) -> float:
+    # longer runs go a little slower; a day's form varies by a few percent
+    pace = base * (1 + 0.004 * max(0.0, distance_km - 10)) * rng.uniform(0.94, 1.07)
+    return min(450.0, max(240.0, pace))
+
+
+async def _home_cities(
+    rng: random.Random, users: list[DemoUser], progress: Progress
+) -> tuple[list[City], dict[PydanticObjectId, City]]:
+    progress.start("cities", len(CITIES))
+    city_docs = []
+    for name, country, _ in CITIES:
+        city_docs.append(await cities.get_or_create(name=name, country=country))
+        progress.advance()
+    weights = [share for _, _, share in CITIES]
+    home = {u.id: rng.choices(city_docs, weights)[0] for u in users}
+    return city_docs, home
+
+
+async def _memberships(
+    rng: random.Random,
+    users: list[DemoUser],
+    city_docs: list[City],
+    home: dict[PydanticObjectId, City],
+    progress: Progress,
+) -> tuple[list[Team], dict[PydanticObjectId, list[PydanticObjectId]]]:
+    """Custom teams, home cities and every membership; returns teams and each user's teams."""
+    progress.start("teams", CUSTOM_TEAMS)
+    by_city: dict[PydanticObjectId, list[DemoUser]] = defaultdict(list)
+    for user in users:
+        by_city[home[user.id].id].append(user)  # type: ignore[index]
+    team_ops, planned = [], []
+    for name in _team_names(rng):
+        owner = rng.choice(users)
+        city = home[owner.id] if rng.random() < 0.75 else None
+        neighbours = by_city[city.id] if city else users  # type: ignore[index]
+        size = min(len(neighbours), rng.randint(3, 25))
+        members = {owner.id, *(u.id for u in rng.sample(neighbours, size))}
+        visibility = "invite" if rng.random() < 0.2 else "open"
+        team = Team(
+            name=name,
+            name_key=name.casefold(),
+            kind="custom",
+            city_id=city.id if city else None,
+            visibility=visibility,
+            owner_id=owner.id,
+            description=f"{name}: a demo running club",
+        ).model_dump(exclude={"id", "revision_id"})
+        team.pop("members_count")
+        team_ops.append(
+            UpdateOne(
+                {"name_key": team["name_key"]},
+                {"$setOnInsert": {"_id": _oid(rng), **team, "members_count": 0}},
+                upsert=True,
+            )
+        )
+        planned.append((team["name_key"], owner.id, members))
+    teams_collection = Team.get_motor_collection()
+    await teams_collection.bulk_write(team_ops, ordered=False)
+    keys = [key for key, _, _ in planned]
+    teams = await Team.find({"name_key": {"$in": keys}}).to_list()
+    team_by_key = {t.name_key: t for t in teams}
+    progress.advance(CUSTOM_TEAMS)
+
+    user_ids = [u.id for u in users]
+    city_team_ids = [c.team_id for c in city_docs]
+    await User.get_motor_collection().bulk_write(
+        [UpdateOne({"_id": u.id}, {"$set": {"city_id": home[u.id].id}}) for u in users],
+        ordered=False,
+    )
+    wanted: dict[tuple[Any, Any], str] = {}
+    for user in users:
+        wanted[(home[user.id].team_id, user.id)] = "member"
+    for key, owner_id, members in planned:
+        team_id = team_by_key[key].id
+        for user_id in members:
+            wanted[(team_id, user_id)] = "owner" if user_id == owner_id else "member"
+    progress.start("memberships", len(wanted))
+    joined = datetime.now(UTC).replace(microsecond=0) - timedelta(days=DAYS + 30)
+    memberships = Membership.get_motor_collection()
+    # a re-run with another seed may have moved people: drop the city teams they left
+    left = [
+        m["_id"]
+        async for m in memberships.find(
+            {"user_id": {"$in": user_ids}, "team_id": {"$in": city_team_ids}},
+            {"team_id": 1, "user_id": 1},
+        )
+        if (m["team_id"], m["user_id"]) not in wanted
+    ]
+    ops: list[Any] = [DeleteMany({"_id": {"$in": left}})] if left else []
+    for (team_id, user_id), role in wanted.items():
+        ops.append(
+            UpdateOne(
+                {"team_id": team_id, "user_id": user_id},
+                {"$set": {"role": role}, "$setOnInsert": {"joined_at": joined}},
+                upsert=True,
+            )
+        )
+    for i in range(0, len(ops), BATCH):
+        await memberships.bulk_write(ops[i : i + BATCH], ordered=True)
+        progress.advance(min(BATCH, len(ops) - i))
+    all_team_ids = [*city_team_ids, *(t.id for t in teams)]
+    await _recount_members(all_team_ids)
+
+    teams_of: dict[PydanticObjectId, list[PydanticObjectId]] = defaultdict(list)
+    for team_id, user_id in wanted:
+        if team_id not in city_team_ids:
+            teams_of[user_id].append(team_id)
+    return teams, teams_of
+
+
+async def _recount_members(team_ids: list[Any]) -> None:
+    counts = {
+        row["_id"]: row["n"]
+        async for row in Membership.get_motor_collection().aggregate(
+            [
+                {"$match": {"team_id": {"$in": team_ids}}},
+                {"$group": {"_id": "$team_id", "n": {"$sum": 1}}},
+                {"$sort": {"_id": 1}},
+            ]
+        )
+    }
+    await Team.get_motor_collection().bulk_write(
+        [UpdateOne({"_id": t}, {"$set": {"members_count": counts.get(t, 0)}}) for t in team_ids],
+        ordered=False,
+    )
+
+
+def _runs(
+    rng: random.Random,
+    count: int,
+    users: list[DemoUser],
+    home: dict[PydanticObjectId, City],
+    teams_of: dict[PydanticObjectId, list[PydanticObjectId]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    # each runner has a habit: how often, how fast, how far
+    activity = [rng.lognormvariate(0, 0.8) for _ in users]
+    base_pace = {u.id: rng.uniform(255, 420) for u in users}
+    typical = {u.id: rng.uniform(5, 12) for u in users}
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [today - timedelta(days=d) for d in range(DAYS)]
+    day_weights = [WEEKDAY_WEIGHTS[d.weekday()] for d in days]
+    docs = []
+    for _ in range(count):
+        user = rng.choices(users, activity)[0]
+        day = rng.choices(days, day_weights)[0]
+        weekend = day.weekday() >= 5
+        hour = rng.choice([6, 7, 7, 8, 12, 17, 18, 19]) if not weekend else rng.randint(7, 11)
+        started = day + timedelta(hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
+        distance = _distance_km(rng, typical[user.id], weekend)
+        pace = _pace_s_per_km(rng, base_pace[user.id], distance)
+        duration = round(distance * pace)
+        if started + timedelta(seconds=duration) > now:  # not in the future: yesterday instead
+            started -= timedelta(days=1)
+        city = home[user.id]
+        own_teams = teams_of.get(user.id, [])
+        team_id = rng.choice(own_teams) if own_teams and rng.random() < 0.4 else city.team_id
+        finished = started + timedelta(seconds=duration)
+        docs.append(
+            {
+                "_id": _oid(rng),
+                "user_id": user.id,
+                "team_id": team_id,
+                "city_id": city.id,
+                "started_at": started,
+                "day": buckets.day_of(started),
+                "distance_km": distance,
+                "duration_s": duration,
+                "pace_s_per_km": round(duration / distance, 1),
+                "score": run_score(distance, duration),
+                "score_version": 1,
+                "elevation_gain_m": round(rng.uniform(0, 12) * distance, 1),
+                "notes": None,
+                "has_route": False,
+                "revision": 0,
+                "created_at": finished,
+                "updated_at": finished,
+            }
+        )
+    return docs
 
 
 async def load_challenge(
     *, rng: random.Random, size: str, users: list[DemoUser], progress: Progress
 ) -> dict[str, int]:
-    return {}
+    embedded.install()  # the embedded store needs it for demo-sized collections
+    # the users' actual ids: a re-run with another seed keeps the first run's documents
+    emails = {u.email: u for u in users}
+    stored = await User.find({"email": {"$in": list(emails)}}).to_list()
+    users = [DemoUser(u.id, u.name, u.email) for u in stored if u.id is not None]  # type: ignore[arg-type]
+    users.sort(key=lambda u: u.email)
+
+    city_docs, home = await _home_cities(rng, users, progress)
+    teams, teams_of = await _memberships(rng, users, city_docs, home, progress)
+
+    count = RUNS.get(size, RUNS["embedded"])
+    progress.start("runs", count)
+    now = datetime.now(UTC).replace(microsecond=0)
+    runs = _runs(rng, count, users, home, teams_of, now)
+    collection = Run.get_motor_collection()
+    for i in range(0, len(runs), BATCH):
+        batch = runs[i : i + BATCH]
+        await collection.bulk_write(
+            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in batch], ordered=False
+        )
+        progress.advance(len(batch))
+
+    progress.start("score buckets", 1)
+    drift = await rebuild.repair()
+    progress.advance()
+    return {
+        "cities": len(city_docs),
+        "teams": len(teams),
+        "memberships": await Membership.count(),
+        "runs": len(runs),
+        "score_buckets": drift.expected,
+    }

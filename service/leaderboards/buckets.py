@@ -1,18 +1,32 @@
-"""Per-day score buckets: moved atomically with $inc/upsert on every run change.
+"""Pre-aggregated score buckets, moved atomically with `$inc`/upsert on every run change.
 
-Each run counts in three buckets of its UTC day: its team's, its city's and its runner's
-(the runner's bucket also carries the city it was credited to). Leaderboards aggregate buckets,
-so their latency depends on the number of entities and days, not on the number of runs.
+Each run counts in six buckets of the `score_buckets` collection:
+
+- day buckets of its UTC day: its team's (kind `team`), its city's (`city`) and its runner's
+  (`user`, which also carries the city the run was credited to, so user boards filter by the
+  city history, not by today's home city);
+- month rollups of the same three (kinds `team_month`, `city_month`, `user_month`, `day` = the
+  first of the month), so a long period reads at most one document per entity and month instead
+  of one per day: the `all`/`year` boards cost the same at 10k and at 200k runs.
+
+Leaderboards aggregate buckets, never runs; `rebuild.py` recomputes them all from the runs.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from typing import Any, Literal
 
 from beanie import PydanticObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo import DeleteOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from documents import Run, ScoreBucket
+
+Entity = Literal["team", "city", "user"]
+ENTITIES: tuple[Entity, ...] = ("team", "city", "user")
+DUPLICATE_KEY = 11000
 
 
 def day_of(moment: datetime) -> datetime:
@@ -23,39 +37,66 @@ def day_of(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
 
 
+def month_of(day: datetime) -> datetime:
+    """The UTC midnight starting the month `day` falls in."""
+    day = day_of(day)
+    return day.replace(day=1)
+
+
+def month_kind(entity: Entity) -> str:
+    """The bucket kind of an entity's month rollups."""
+    return f"{entity}_month"
+
+
 def distance_m(distance_km: float) -> int:
-    return round(distance_km * 1000)
+    """Whole metres, rounded half up: the same arithmetic as the rebuild pipeline's `$floor`."""
+    return math.floor(distance_km * 1000 + 0.5)
 
 
-def bucket_keys(run: Run) -> list[dict]:
-    keys: list[tuple[str, PydanticObjectId | None, PydanticObjectId | None]] = [
+def bucket_keys(run: Run) -> list[dict[str, Any]]:
+    """The six bucket keys a run counts in (four when it has no city)."""
+    entities: list[tuple[Entity, PydanticObjectId, PydanticObjectId | None]] = [
         ("team", run.team_id, None),
         ("user", run.user_id, run.city_id),
     ]
     if run.city_id is not None:
-        keys.append(("city", run.city_id, None))
-    return [
-        {"kind": kind, "entity_id": entity, "city_id": city, "day": run.day}
-        for kind, entity, city in keys
-    ]
+        entities.append(("city", run.city_id, None))
+    day = day_of(run.day)
+    month = month_of(day)
+    keys = []
+    for entity, entity_id, city_id in entities:
+        keys.append({"kind": entity, "entity_id": entity_id, "city_id": city_id, "day": day})
+        keys.append(
+            {"kind": month_kind(entity), "entity_id": entity_id, "city_id": city_id, "day": month}
+        )
+    return keys
 
 
 async def apply(run: Run, sign: int) -> None:
-    """Add (sign=+1) or remove (sign=-1) a run's contribution to its buckets."""
+    """Add (sign=+1) or remove (sign=-1) a run's contribution to its buckets.
+
+    One ordered bulk write of `$inc` upserts. When two first upserts of the same bucket race, the
+    loser fails with a duplicate key and the ops from that one on are retried (then as updates).
+    Buckets emptied by a removal are deleted, so boards never list an entity with 0 runs.
+    """
     collection = ScoreBucket.get_motor_collection()
     inc = {
         "score": sign * run.score,
         "distance_m": sign * distance_m(run.distance_km),
         "runs": sign,
     }
-    for key in bucket_keys(run):
-        for attempt in range(3):
-            try:
-                await collection.update_one(key, {"$inc": inc}, upsert=True)
-                break
-            except DuplicateKeyError:
-                # two first upserts of one bucket raced; the loser retries as an update
-                if attempt == 2:
-                    raise
-        if sign < 0:
-            await collection.delete_one({**key, "runs": {"$lte": 0}})
+    keys = bucket_keys(run)
+    ops = [UpdateOne(key, {"$inc": inc}, upsert=True) for key in keys]
+    for attempt in range(3):
+        try:
+            await collection.bulk_write(ops, ordered=True)
+            break
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if attempt == 2 or not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            ops = ops[errors[0]["index"] :]
+    if sign < 0:
+        await collection.bulk_write(
+            [DeleteOne({**key, "runs": {"$lte": 0}}) for key in keys], ordered=False
+        )

@@ -1,3 +1,146 @@
-from fastapi import APIRouter
+from typing import Annotated
+
+from beanie import PydanticObjectId
+from fastapi import APIRouter, Header, Response, status
+
+from service.accounts.dependencies import UserDep
+from service.errors import problem_responses
+from service.pagination import Page, PageDep
+from service.runs import service as runs
+from service.runs.dependencies import (
+    CityIdFilter,
+    DateRange,
+    RunDep,
+    TeamIdFilter,
+    UserIdFilter,
+)
+from service.runs.limits import MAX_IDEMPOTENCY_KEY_LENGTH
+from service.runs.schemas import RunCreate, RunDetail, RunRead, RunUpdate
+from service.runs.service import RunFilters
+from service.security import CurrentUser
 
 router = APIRouter(tags=["runs"])
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
+        pattern=r"^[\x20-\x7e]+$",
+        description="Retrying with the same key returns the first run (200) and counts it once",
+    ),
+]
+
+
+def _oid(value: str | None) -> PydanticObjectId | None:
+    return PydanticObjectId(value) if value is not None else None
+
+
+@router.post(
+    "/runs",
+    summary="Record a run",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunDetail,
+    responses={
+        200: {"model": RunDetail, "description": "Idempotent replay: the run already recorded"},
+        **problem_responses(401, 403, 404, 409, 413, 422),
+    },
+)
+async def record_run(
+    data: RunCreate,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RunDetail:
+    """Log a run; the server scores it and credits it to your team and home city."""
+    run, created = await runs.record(user=user, data=data, idempotency_key=idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return await runs.read(run=run, viewer=user)
+
+
+@router.get(
+    "/runs",
+    summary="List runs",
+    response_model=Page[RunRead],
+    responses=problem_responses(401, 422),
+)
+async def list_runs(
+    _: CurrentUser,
+    page: PageDep,
+    dates: DateRange,
+    user_id: UserIdFilter = None,
+    team_id: TeamIdFilter = None,
+    city_id: CityIdFilter = None,
+) -> Page[RunRead]:
+    """Runs of everyone, newest start first, filtered by runner, team, city and [from, to)."""
+    filters = RunFilters(
+        user_id=_oid(user_id),
+        team_id=_oid(team_id),
+        city_id=_oid(city_id),
+        started_from=dates[0],
+        started_to=dates[1],
+    )
+    return await runs.search(filters=filters, page=page)
+
+
+@router.get(
+    "/users/{user_id}/runs",
+    summary="A user's runs",
+    response_model=Page[RunRead],
+    responses=problem_responses(401, 404, 422),
+    tags=["users"],
+)
+async def list_user_runs(
+    _: CurrentUser,
+    target: UserDep,
+    page: PageDep,
+    dates: DateRange,
+    team_id: TeamIdFilter = None,
+    city_id: CityIdFilter = None,
+) -> Page[RunRead]:
+    """One runner's runs, newest start first (same filters as GET /runs)."""
+    filters = RunFilters(
+        user_id=target.id,
+        team_id=_oid(team_id),
+        city_id=_oid(city_id),
+        started_from=dates[0],
+        started_to=dates[1],
+    )
+    return await runs.search(filters=filters, page=page)
+
+
+@router.get(
+    "/runs/{run_id}",
+    summary="A run",
+    response_model=RunDetail,
+    responses=problem_responses(401, 404),
+)
+async def get_run(user: CurrentUser, run: RunDep) -> RunDetail:
+    """Any run; its GPS route is included for its runner only."""
+    return await runs.read(run=run, viewer=user)
+
+
+@router.patch(
+    "/runs/{run_id}",
+    summary="Edit a run",
+    response_model=RunDetail,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update_run(user: CurrentUser, run: RunDep, changes: RunUpdate) -> RunDetail:
+    """Change notes, team, distance, duration, start or elevation of your own run (re-scored)."""
+    run = await runs.update(run=run, changes=changes, actor=user)
+    return await runs.read(run=run, viewer=user)
+
+
+@router.delete(
+    "/runs/{run_id}",
+    summary="Delete a run",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404),
+)
+async def delete_run(user: CurrentUser, run: RunDep) -> Response:
+    """Delete your run (admins: any run); its score leaves every total."""
+    await runs.delete(run=run, actor=user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

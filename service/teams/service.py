@@ -12,7 +12,7 @@ from documents import City, Invitation, Membership, Team, User
 from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import Page, PageParams
-from service.teams.membership import add_member, membership, remove_member
+from service.teams.membership import add_member, membership, remove_member, stored_now
 from service.teams.schemas import (
     InvitationRead,
     MemberRead,
@@ -60,6 +60,9 @@ def _require_custom(team: Team, action: str) -> None:
 
 
 async def _ensure_name_free(name: str, exclude: PydanticObjectId | None = None) -> None:
+    if team_name_key(name).startswith("city:"):
+        # "city:<slug>" keys belong to city teams: such a custom team would become a city's team
+        raise Unprocessable("Team names cannot start with 'city:'")
     other = await Team.find_one(Team.name_key == team_name_key(name))
     if other is not None and other.id != exclude:
         raise Conflict(f"A team named {name!r} already exists")
@@ -81,6 +84,7 @@ async def create(*, data: TeamCreate, actor: User) -> Team:
         city_id=city_id,
         visibility=data.visibility,
         owner_id=actor.id,
+        created_at=stored_now(),
     )
     try:
         await team.insert()
@@ -171,10 +175,11 @@ async def join(*, team: Team, actor: User) -> tuple[Membership, bool]:
         return existing, False
     if team.visibility != "open":
         raise Forbidden("This team is invite-only")
-    await add_member(team_id=team.id, user_id=actor.id)
-    created = await membership(team_id=team.id, user_id=actor.id)
-    assert created is not None
-    return created, True
+    # a concurrent join by the same user may have won: then this one created nothing
+    created = await add_member(team_id=team.id, user_id=actor.id)
+    joined = await membership(team_id=team.id, user_id=actor.id)
+    assert joined is not None
+    return joined, created
 
 
 async def remove(*, team: Team, user_id: PydanticObjectId, actor: User) -> None:
@@ -227,7 +232,8 @@ async def members(*, team: Team, page: PageParams) -> Page[MemberRead]:
     total = await criteria.count()
     rows = (
         await Membership.find(Membership.team_id == team.id)
-        .sort(+Membership.joined_at)
+        # joined_at is stored to the millisecond: _id breaks ties in insertion order
+        .sort(+Membership.joined_at, +Membership.id)
         .skip(page.offset)
         .limit(page.limit)
         .to_list()
@@ -241,7 +247,7 @@ async def teams_of(*, user: User, page: PageParams) -> Page[UserTeamRead]:
     total = await Membership.find(Membership.user_id == user.id).count()
     rows = (
         await Membership.find(Membership.user_id == user.id)
-        .sort(+Membership.joined_at)
+        .sort(+Membership.joined_at, +Membership.id)
         .skip(page.offset)
         .limit(page.limit)
         .to_list()
@@ -292,7 +298,7 @@ async def invite(*, team: Team, user_id: PydanticObjectId, actor: User) -> Invit
     assert team.id is not None and actor.id is not None
     if await membership(team_id=team.id, user_id=user_id) is not None:
         raise Conflict("This user is already a member")
-    now = datetime.now(UTC)
+    now = stored_now()
     pending = await Invitation.find_one(
         Invitation.team_id == team.id,
         Invitation.user_id == user_id,
@@ -319,7 +325,7 @@ async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead
     total = await Invitation.find(criteria).count()
     rows = (
         await Invitation.find(criteria)
-        .sort(-Invitation.created_at)
+        .sort(-Invitation.created_at, -Invitation.id)
         .skip(page.offset)
         .limit(page.limit)
         .to_list()
@@ -369,7 +375,7 @@ async def _on_user_deleted(*, user: User) -> None:
         if team is not None and team.owner_id == user.id:
             successor = (
                 await Membership.find(Membership.team_id == team.id, Membership.user_id != user.id)
-                .sort(+Membership.joined_at)
+                .sort(+Membership.joined_at, +Membership.id)
                 .first_or_none()
             )
             if successor is None:

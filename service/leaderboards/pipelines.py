@@ -1,0 +1,226 @@
+"""Aggregation pipelines of the leaderboards, built by named pure functions.
+
+Only stages and operators that both MongoDB 7+ and mongomock 4.3 run: `$match`, `$group` with
+`$sum`, simple `$lookup` (localField/foreignField), `$unwind`, `$project`, `$sort`, and the
+expressions `$floor`, `$add`, `$multiply`, `$ifNull`, `$toLower`. Every pipeline ends with an
+explicit `$sort` (mongomock's `$group` order means nothing). `tests/test_pipelines.py` checks
+each against a plain-Python oracle on randomized data.
+
+Board rows come out as `{_id, name, sort_name, score, distance_m, runs, ...}`, best first
+(score descending, then lower-cased name, then id), so the service only ranks and slices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from service.leaderboards.buckets import Entity, month_kind
+from service.leaderboards.periods import Period, split
+
+Pipeline = list[dict[str, Any]]
+
+# round(distance_km * 1000) half up, exactly as buckets.distance_m does it in Python
+DISTANCE_M = {"$floor": {"$add": [{"$multiply": ["$distance_km", 1000]}, 0.5]}}
+
+BOARD_ORDER = {"$sort": {"score": -1, "sort_name": 1, "_id": 1}}
+
+
+def _range(start: Any, end: Any) -> dict[str, Any]:
+    cond = {}
+    if start is not None:
+        cond["$gte"] = start
+    if end is not None:
+        cond["$lt"] = end
+    return cond
+
+
+def bucket_match(entity: Entity, period: Period, **fields: Any) -> dict[str, Any]:
+    """The `$match` selecting the buckets that cover `period` for one kind of entity.
+
+    Whole months come from month rollups, the days around them from day buckets (see
+    `periods.split`); `fields` (e.g. `city_id=`) narrow every branch.
+    """
+    cover = split(period)
+    branches: list[dict[str, Any]] = []
+    if cover.months is not None:
+        branch = {"kind": month_kind(entity), **fields}
+        days = _range(*cover.months)
+        if days:
+            branch["day"] = days
+        branches.append(branch)
+    for start, end in cover.days:
+        branches.append({"kind": entity, **fields, "day": _range(start, end)})
+    if len(branches) == 1:
+        return branches[0]
+    kinds = sorted({b["kind"] for b in branches})
+    return {"kind": {"$in": kinds}, "$or": branches}
+
+
+def _totals(entity: Entity, period: Period, **fields: Any) -> Pipeline:
+    return [
+        {"$match": bucket_match(entity, period, **fields)},
+        {
+            "$group": {
+                "_id": "$entity_id",
+                "score": {"$sum": "$score"},
+                "distance_m": {"$sum": "$distance_m"},
+                "runs": {"$sum": "$runs"},
+            }
+        },
+    ]
+
+
+def _join(collection: str, local: str, name: str) -> Pipeline:
+    """Attach the document `collection._id == local` as `name`; rows without one are dropped."""
+    return [
+        {"$lookup": {"from": collection, "localField": local, "foreignField": "_id", "as": name}},
+        {"$unwind": f"${name}"},
+    ]
+
+
+def team_totals(
+    period: Period, *, kind: str | None = None, city_id: PydanticObjectId | None = None
+) -> Pipeline:
+    """Teams by score in `period` over `score_buckets`; deleted teams drop out at the `$lookup`.
+
+    `kind` and `city_id` filter on the team itself (a custom team's city, or a city team's).
+    """
+    team_filter: dict[str, Any] = {}
+    if kind is not None:
+        team_filter["team.kind"] = kind
+    if city_id is not None:
+        team_filter["team.city_id"] = city_id
+    return [
+        *_totals("team", period),
+        *_join("teams", "_id", "team"),
+        *([{"$match": team_filter}] if team_filter else []),
+        {
+            "$project": {
+                "name": "$team.name",
+                "sort_name": {"$toLower": "$team.name"},
+                "kind": "$team.kind",
+                "city_id": "$team.city_id",
+                "members": {"$ifNull": ["$team.members_count", 0]},
+                "score": 1,
+                "distance_m": 1,
+                "runs": 1,
+            }
+        },
+        BOARD_ORDER,
+    ]
+
+
+def city_totals(period: Period) -> Pipeline:
+    """Cities by score in `period`; `members` is the city team's member count."""
+    return [
+        *_totals("city", period),
+        *_join("cities", "_id", "city"),
+        {
+            "$lookup": {
+                "from": "teams",
+                "localField": "city.team_id",
+                "foreignField": "_id",
+                "as": "team",
+            }
+        },
+        {"$unwind": {"path": "$team", "preserveNullAndEmptyArrays": True}},
+        {
+            "$project": {
+                "name": "$city.name",
+                "sort_name": {"$toLower": "$city.name"},
+                "slug": "$city.slug",
+                "members": {"$ifNull": ["$team.members_count", 0]},
+                "score": 1,
+                "distance_m": 1,
+                "runs": 1,
+            }
+        },
+        BOARD_ORDER,
+    ]
+
+
+def _user_rows() -> Pipeline:
+    return [
+        *_join("users", "_id", "user"),
+        {
+            "$project": {
+                "name": "$user.name",
+                "sort_name": {"$toLower": "$user.name"},
+                "city_id": "$user.city_id",  # today's home city
+                "score": 1,
+                "distance_m": 1,
+                "runs": 1,
+            }
+        },
+        BOARD_ORDER,
+    ]
+
+
+def user_totals(period: Period, *, city_id: PydanticObjectId | None = None) -> Pipeline:
+    """Runners by score in `period`; `city_id` keeps runs credited to that city only."""
+    fields = {"city_id": city_id} if city_id is not None else {}
+    return [*_totals("user", period, **fields), *_user_rows()]
+
+
+def member_totals(team_id: PydanticObjectId, period: Period) -> Pipeline:
+    """Runners by the score of their runs credited to one team, over `runs`.
+
+    Reads the team's runs in the period through the `team_started` index (period bounds are UTC
+    midnights, so `started_at` selects the same runs as their `day`).
+    """
+    match: dict[str, Any] = {"team_id": team_id}
+    started = _range(period.start, period.end)
+    if started:
+        match["started_at"] = started
+    return [
+        {"$match": match},
+        {"$project": {"user_id": 1, "score": 1, "distance_km": 1}},
+        {
+            "$group": {
+                "_id": "$user_id",
+                "score": {"$sum": "$score"},
+                "distance_m": {"$sum": DISTANCE_M},
+                "runs": {"$sum": 1},
+            }
+        },
+        *_user_rows(),
+    ]
+
+
+def rebuild_buckets(entity: Entity) -> Pipeline:
+    """Day buckets of one kind recomputed from `runs`: `{_id: {entity_id, city_id, day}, ...}`.
+
+    Grouped by the run's stored `day`; distances summed per run in whole metres, half up, as
+    `buckets.apply` adds them, so a rebuilt bucket equals the incrementally kept one exactly.
+    """
+    source = {"team": "$team_id", "city": "$city_id", "user": "$user_id"}[entity]
+    key: dict[str, Any] = {"entity_id": source, "day": "$day"}
+    if entity == "user":
+        key["city_id"] = "$city_id"
+    stages: Pipeline = []
+    if entity == "city":
+        stages.append({"$match": {"city_id": {"$ne": None}}})
+    stages += [
+        {
+            "$project": {
+                "team_id": 1,
+                "city_id": 1,
+                "user_id": 1,
+                "day": 1,
+                "score": 1,
+                "distance_km": 1,
+            }
+        },
+        {
+            "$group": {
+                "_id": key,
+                "score": {"$sum": "$score"},
+                "distance_m": {"$sum": DISTANCE_M},
+                "runs": {"$sum": 1},
+            }
+        },
+        {"$sort": {"_id.entity_id": 1, "_id.city_id": 1, "_id.day": 1}},
+    ]
+    return stages

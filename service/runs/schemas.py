@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from service.runs.limits import (
+    MAX_DISTANCE_KM,
+    MAX_DURATION_S,
+    MAX_ELEVATION_GAIN_M,
+    MAX_NOTES_LENGTH,
+    MAX_ROUTE_POINTS,
+    MIN_DURATION_S,
+    as_utc,
+)
+
+
+def _iso_8601_only(value: Any) -> Any:
+    # pydantic would read a bare number as Unix time (seconds or ms, guessed): refuse it
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date or date-time string")
+    return value
+
+
+# ISO 8601; a date alone is 00:00 that day; no offset means UTC
+UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only), AfterValidator(as_utc)]
+DistanceKm = Annotated[float, Field(gt=0, le=MAX_DISTANCE_KM, allow_inf_nan=False)]
+DurationS = Annotated[int, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)]
+ElevationGainM = Annotated[float, Field(ge=0, le=MAX_ELEVATION_GAIN_M, allow_inf_nan=False)]
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTES_LENGTH)]
+IdStr = Annotated[str, Field(min_length=1, max_length=64)]
+Position = Annotated[
+    list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)
+]
+
+MIN_ELEVATION_M = -1_000
+MAX_ELEVATION_M = 10_000
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+_SERVER_COMPUTED = ("score", "score_version", "pace_s_per_km")
+
+
+class RunInput(StrictModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _no_server_fields(cls, data: Any) -> Any:
+        # extra="forbid" would refuse them too; this says why
+        if isinstance(data, dict):
+            sent = [name for name in _SERVER_COMPUTED if name in data]
+            if sent:
+                raise ValueError(f"{', '.join(sent)} cannot be sent: the server computes it")
+        return data
+
+
+class RouteIn(StrictModel):
+    """A GeoJSON LineString of [lon, lat] or [lon, lat, elevation_m] positions."""
+
+    type: Literal["LineString"]
+    coordinates: list[Position] = Field(min_length=2, max_length=MAX_ROUTE_POINTS)
+    timestamps: list[UtcDateTime] | None = Field(
+        default=None, description="One ISO 8601 time per position, non-decreasing"
+    )
+
+    @model_validator(mode="after")
+    def _check_positions(self) -> RouteIn:
+        coordinates = self.coordinates
+        dimension = len(coordinates[0])
+        distinct = False
+        first = coordinates[0]
+        for i, position in enumerate(coordinates):
+            if len(position) != dimension:
+                raise ValueError(
+                    f"coordinates[{i}]: every position must be [lon, lat] or every position "
+                    "[lon, lat, elevation_m]"
+                )
+            lon, lat = position[0], position[1]
+            if not -180 <= lon <= 180:
+                raise ValueError(f"coordinates[{i}]: longitude {lon} is outside [-180, 180]")
+            if not -90 <= lat <= 90:
+                raise ValueError(f"coordinates[{i}]: latitude {lat} is outside [-90, 90]")
+            if dimension == 3 and not MIN_ELEVATION_M <= position[2] <= MAX_ELEVATION_M:
+                raise ValueError(
+                    f"coordinates[{i}]: elevation {position[2]} m is outside "
+                    f"[{MIN_ELEVATION_M}, {MAX_ELEVATION_M}]"
+                )
+            if i and _antipodal(coordinates[i - 1], position):
+                # a 2dsphere index cannot store an edge between antipodes (ambiguous path)
+                raise ValueError(f"coordinates[{i - 1}] and [{i}] are antipodal")
+            distinct = distinct or lon != first[0] or lat != first[1]
+        if not distinct:
+            raise ValueError("a route needs at least two distinct positions")
+        if self.timestamps is not None:
+            if len(self.timestamps) != len(coordinates):
+                raise ValueError(
+                    f"timestamps has {len(self.timestamps)} entries for "
+                    f"{len(coordinates)} positions; give one per position"
+                )
+            for i in range(1, len(self.timestamps)):
+                if self.timestamps[i] < self.timestamps[i - 1]:
+                    raise ValueError(f"timestamps[{i}] is earlier than timestamps[{i - 1}]")
+        return self
+
+
+def _antipodal(a: list[float], b: list[float]) -> bool:
+    return a[1] == -b[1] and (abs(a[1]) == 90 or math.isclose(abs(a[0] - b[0]), 180))
+
+
+class RouteOut(BaseModel):
+    type: Literal["LineString"] = "LineString"
+    coordinates: list[list[float]]
+    timestamps: list[datetime] | None = None
+
+
+class RunCreate(RunInput):
+    started_at: UtcDateTime = Field(
+        description="ISO 8601; a date alone means 00:00 UTC; without an offset, UTC"
+    )
+    distance_km: DistanceKm = Field(description="Rounded to whole metres")
+    duration_s: DurationS
+    team_id: IdStr | None = Field(
+        default=None, description="A team you belong to; default: your city's team"
+    )
+    elevation_gain_m: ElevationGainM | None = None
+    notes: Notes | None = None
+    route: RouteIn | None = None
+
+
+_NOT_NULL = ("started_at", "distance_km", "duration_s", "team_id")
+
+
+class RunUpdate(RunInput):
+    """Fields to change; distance, duration and start are re-validated and re-scored."""
+
+    started_at: UtcDateTime | None = None
+    distance_km: DistanceKm | None = None
+    duration_s: DurationS | None = None
+    team_id: IdStr | None = None
+    elevation_gain_m: ElevationGainM | None = Field(default=None, description="null clears it")
+    notes: Notes | None = Field(default=None, description="null or empty clears them")
+
+    @model_validator(mode="after")
+    def _required_fields_stay(self) -> RunUpdate:
+        for name in _NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class RunRead(BaseModel):
+    """A run as anyone logged in sees it (never its route)."""
+
+    id: str
+    user_id: str
+    team_id: str
+    city_id: str | None
+    started_at: datetime
+    distance_km: float
+    duration_s: int
+    pace_s_per_km: float
+    score: int
+    score_version: int
+    elevation_gain_m: float | None
+    notes: str | None
+    has_route: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class RunDetail(RunRead):
+    """A single run; `route` is filled in for its owner only."""
+
+    route: RouteOut | None = None

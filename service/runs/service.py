@@ -1,0 +1,363 @@
+"""Runs: recording (idempotent), reading, editing and deleting, each moving the score buckets.
+
+Every state change of a run is one atomic write (insert, compare-and-set update, or
+find-and-delete) followed by exactly one bucket move for that transition, so concurrent requests
+never lose or double points. Hooks fire after the change is stored, never on an idempotent replay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from documents import City, IdempotencyKey, Run, RunRoute, Team, User
+from documents.user import utcnow
+from service import events
+from service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from service.ids import object_id_or_404
+from service.leaderboards import buckets
+from service.pagination import Page, PageParams
+from service.runs import routes, scoring
+from service.runs.limits import as_utc, check_plausible, round_to_metres
+from service.runs.schemas import RunCreate, RunDetail, RunRead, RunUpdate
+from service.teams import membership
+
+log = logging.getLogger("service.runs")
+
+USER_DELETION_BATCH = 500
+_EDIT_ATTEMPTS = 5
+# fields whose change moves the run to other buckets or changes what it adds to them
+_BUCKET_FIELDS = frozenset({"team_id", "day", "score", "distance_km"})
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    user_id: PydanticObjectId | None = None
+    team_id: PydanticObjectId | None = None
+    city_id: PydanticObjectId | None = None
+    started_from: datetime | None = None  # inclusive
+    started_to: datetime | None = None  # exclusive
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def to_read(run: Run) -> RunRead:
+    return RunRead(
+        id=str(run.id),
+        user_id=str(run.user_id),
+        team_id=str(run.team_id),
+        city_id=str(run.city_id) if run.city_id else None,
+        started_at=run.started_at,
+        distance_km=run.distance_km,
+        duration_s=run.duration_s,
+        pace_s_per_km=run.pace_s_per_km,
+        score=run.score,
+        score_version=run.score_version,
+        elevation_gain_m=run.elevation_gain_m,
+        notes=run.notes,
+        has_route=run.has_route,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+    )
+
+
+async def read(*, run: Run, viewer: User) -> RunDetail:
+    """The run; its route only when the viewer is its runner."""
+    route = None
+    if run.has_route and run.user_id == viewer.id:
+        route = await routes.get(run.id)  # type: ignore[arg-type]
+    return RunDetail(**to_read(run).model_dump(), route=route)
+
+
+async def get(run_id: PydanticObjectId) -> Run:
+    run = await Run.get(run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} not found")
+    return run
+
+
+async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
+    """Runs matching every given filter, newest start first."""
+    if (
+        filters.started_from is not None
+        and filters.started_to is not None
+        and filters.started_from >= filters.started_to
+    ):
+        raise Unprocessable("`from` must be before `to` (the range is [from, to))")
+    criteria: dict[str, Any] = {}
+    for field in ("user_id", "team_id", "city_id"):
+        value = getattr(filters, field)
+        if value is not None:
+            criteria[field] = value
+    started: dict[str, datetime] = {}
+    if filters.started_from is not None:
+        started["$gte"] = filters.started_from
+    if filters.started_to is not None:
+        started["$lt"] = filters.started_to
+    if started:
+        criteria["started_at"] = started
+    total = await Run.find(criteria).count()
+    runs = (
+        await Run.find(criteria)
+        .sort(-Run.started_at, -Run.id)  # type: ignore[operator]
+        .skip(page.offset)
+        .limit(page.limit)
+        .to_list()
+    )
+    return Page[RunRead](
+        items=[to_read(r) for r in runs], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+async def _team_for(*, user: User, team_id: str | None) -> PydanticObjectId:
+    """The team a run is credited to: the given one (if the runner is in it) or the city team."""
+    assert user.id is not None
+    if team_id is None:
+        city = await City.get(user.city_id) if user.city_id else None
+        if city is None or city.team_id is None:
+            raise Unprocessable(
+                "team_id is required: you have no home city, so there is no city team to credit "
+                "(set one with PATCH /users/me, or pass a team you belong to)"
+            )
+        return city.team_id
+    # A malformed id names no team. Unknown teams are 404, not 403: teams are public (GET
+    # /teams/{id} needs no token), so hiding their existence would protect nothing.
+    team = await Team.get(object_id_or_404(team_id, "Team"))
+    if team is None:
+        raise NotFound(f"Team {team_id!r} not found")
+    assert team.id is not None
+    if not await membership.is_member(team_id=team.id, user_id=user.id):
+        raise Forbidden(
+            f"You are not a member of the team {team.name!r}; runs count only for your own teams"
+        )
+    return team.id
+
+
+def _derived(*, distance_km: float, duration_s: int, started_at: datetime) -> dict[str, Any]:
+    return {
+        "day": buckets.day_of(started_at),
+        "pace_s_per_km": round(duration_s / distance_km, 1),
+        "score": scoring.score(distance_km, duration_s),
+        "score_version": scoring.SCORE_VERSION,
+    }
+
+
+def _fingerprint(data: RunCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _replayed(record: IdempotencyKey, fingerprint: str) -> Run | None:
+    """The run a key already produced; None when its first request never stored the run."""
+    if record.fingerprint != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was already used for a different run; use a new key per run"
+        )
+    return await Run.get(record.run_id)
+
+
+async def record(
+    *, user: User, data: RunCreate, idempotency_key: str | None = None
+) -> tuple[Run, bool]:
+    """Store a run and count it; returns (run, created). created=False is an idempotent replay."""
+    assert user.id is not None
+    now = utcnow()
+    distance_km = round_to_metres(data.distance_km)
+    check_plausible(
+        started_at=data.started_at,
+        distance_km=distance_km,
+        duration_s=data.duration_s,
+        now=now,
+    )
+
+    run_id: PydanticObjectId | None = None
+    key_id = f"{user.id}:{idempotency_key}"
+    fingerprint = _fingerprint(data) if idempotency_key else ""
+    if idempotency_key:
+        claim = await IdempotencyKey.get(key_id)
+        if claim is not None:
+            replayed = await _replayed(claim, fingerprint)
+            if replayed is not None:
+                return replayed, False
+            run_id = claim.run_id  # the first request is in flight or stopped half-way
+
+    team_id = await _team_for(user=user, team_id=data.team_id)
+
+    if idempotency_key and run_id is None:
+        run_id = PydanticObjectId()
+        try:
+            await IdempotencyKey(
+                id=key_id, user_id=user.id, run_id=run_id, fingerprint=fingerprint
+            ).insert()
+        except DuplicateKeyError:
+            # a concurrent request with this key claimed it first
+            claim = await IdempotencyKey.get(key_id)
+            if claim is None:  # its run was deleted in between
+                raise Conflict("This Idempotency-Key was just released; retry") from None
+            replayed = await _replayed(claim, fingerprint)
+            if replayed is not None:
+                return replayed, False
+            run_id = claim.run_id
+
+    stamp = as_utc(now)
+    run = Run(
+        id=run_id or PydanticObjectId(),
+        user_id=user.id,
+        team_id=team_id,
+        city_id=user.city_id,
+        started_at=data.started_at,
+        distance_km=distance_km,
+        duration_s=data.duration_s,
+        elevation_gain_m=data.elevation_gain_m,
+        notes=data.notes or None,
+        has_route=data.route is not None,
+        created_at=stamp,
+        updated_at=stamp,
+        **_derived(distance_km=distance_km, duration_s=data.duration_s, started_at=data.started_at),
+    )
+    assert run.id is not None
+    if data.route is not None:
+        # The route goes first: if the database refuses the geometry, no run exists yet.
+        # DuplicateKeyError: same key, same body, so a concurrent request stored this very route
+        with contextlib.suppress(DuplicateKeyError):
+            await routes.to_document(run_id=run.id, user_id=user.id, route=data.route).insert()
+    try:
+        await run.insert()
+    except DuplicateKeyError:
+        # The run's _id is the key's run_id: exactly one request with this key stores it.
+        winner = await Run.get(run.id)
+        if winner is None:
+            raise Conflict("This run was deleted while being recorded; retry") from None
+        return winner, False
+    await buckets.apply(run, +1)
+    await events.run_recorded.emit(run=run)
+    return run, True
+
+
+# --- editing ----------------------------------------------------------------------------------
+
+
+async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
+    """Edit one's own run: re-validated, re-scored, moved between buckets, announced."""
+    if run.user_id != actor.id:
+        raise Forbidden("Only the runner can edit a run")
+    data = changes.model_dump(exclude_unset=True)
+    new_team: PydanticObjectId | None = None
+    if "team_id" in data and data["team_id"] != str(run.team_id):
+        new_team = await _team_for(user=actor, team_id=data["team_id"])
+
+    for _ in range(_EDIT_ATTEMPTS):
+        now = utcnow()
+        values: dict[str, Any] = {}
+        if "notes" in data:
+            values["notes"] = data["notes"] or None
+        if "elevation_gain_m" in data:
+            values["elevation_gain_m"] = data["elevation_gain_m"]
+        if new_team is not None:
+            values["team_id"] = new_team
+        started_at = data.get("started_at", run.started_at)
+        distance_km = round_to_metres(data.get("distance_km", run.distance_km))
+        duration_s = data.get("duration_s", run.duration_s)
+        if {"started_at", "distance_km", "duration_s"} & data.keys():
+            check_plausible(
+                started_at=started_at, distance_km=distance_km, duration_s=duration_s, now=now
+            )
+            values.update(started_at=started_at, distance_km=distance_km, duration_s=duration_s)
+            values.update(
+                _derived(distance_km=distance_km, duration_s=duration_s, started_at=started_at)
+            )
+        diff = {k: v for k, v in values.items() if getattr(run, k) != v}
+        if not diff:
+            return run
+        diff["updated_at"] = as_utc(now)
+        diff["revision"] = run.revision + 1
+        result = await Run.get_motor_collection().update_one(
+            {"_id": run.id, "revision": run.revision}, {"$set": diff}
+        )
+        if result.matched_count:
+            after = run.model_copy(update=diff)
+            if _BUCKET_FIELDS & diff.keys():
+                await buckets.apply(run, -1)
+                await buckets.apply(after, +1)
+            await events.run_changed.emit(before=run, after=after)
+            return after
+        # edited or deleted since we read it: start again from what is stored now
+        run = await get(run.id)  # type: ignore[arg-type]
+    raise Conflict("The run is being edited concurrently; retry")
+
+
+# --- deleting ---------------------------------------------------------------------------------
+
+
+async def _take_out(run_id: PydanticObjectId) -> Run | None:
+    """Delete one run atomically and withdraw exactly the state that was deleted."""
+    raw = await Run.get_motor_collection().find_one_and_delete({"_id": run_id})
+    if raw is None:
+        return None
+    removed = Run.model_validate(raw)
+    await buckets.apply(removed, -1)
+    return removed
+
+
+async def delete(*, run: Run, actor: User) -> None:
+    """Delete a run (its runner or an admin); its score leaves every total."""
+    if run.user_id != actor.id and actor.role != "admin":
+        raise Forbidden("Only the runner or an admin can delete a run")
+    assert run.id is not None
+    removed = await _take_out(run.id)
+    if removed is None:
+        raise NotFound(f"Run {run.id} not found")
+    await RunRoute.find(RunRoute.id == run.id).delete()
+    # the key is forgotten with its run: reusing it later records a new run
+    await IdempotencyKey.find(IdempotencyKey.run_id == run.id).delete()
+    await events.run_deleted.emit(run=removed)
+
+
+async def delete_all_of(*, user: User) -> int:
+    """Delete every run of a user in batches, withdrawing each from the buckets; returns count.
+
+    Each run is announced with run_deleted like any other deletion, so features that keep
+    their own totals (challenges, goals) withdraw it too.
+    """
+    deleted = 0
+    collection = Run.get_motor_collection()
+    while True:
+        batch = [
+            doc["_id"]
+            async for doc in collection.find({"user_id": user.id}, {"_id": 1})
+            .sort("_id", 1)
+            .limit(USER_DELETION_BATCH)
+        ]
+        if not batch:
+            break
+        for run_id in batch:
+            removed = await _take_out(run_id)
+            if removed is not None:
+                deleted += 1
+                await events.run_deleted.emit(run=removed)
+        await RunRoute.get_motor_collection().delete_many({"_id": {"$in": batch}})
+    # routes or keys of half-recorded runs
+    await RunRoute.find(RunRoute.user_id == user.id).delete()
+    await IdempotencyKey.find(IdempotencyKey.user_id == user.id).delete()
+    if deleted:
+        log.info("Deleted %d runs of user %s", deleted, user.id)
+    return deleted
+
+
+async def _on_user_deleted(*, user: User) -> None:
+    await delete_all_of(user=user)
+
+
+events.user_deleted.connect(_on_user_deleted)

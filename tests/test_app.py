@@ -1,0 +1,270 @@
+"""The app as a whole: health, readiness, API docs, CORS, request ids, demo data."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo.errors import ServerSelectionTimeoutError
+
+from service.demo import DEMO_PASSWORD
+from tests.conftest import assert_problem, make_settings, serve
+from tests.factories import Api
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+async def test_health_answers_without_touching_the_database(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state, "database", _UnreachableDatabase())
+    r = await client.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+async def test_ready_is_ok_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    r = await client.get("/ready")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+class _UnreachableDatabase:
+    async def command(self, *args: Any, **kwargs: Any) -> Any:
+        raise ServerSelectionTimeoutError("no servers reachable")
+
+
+async def test_ready_is_503_problem_when_the_database_does_not_answer(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state, "database", _UnreachableDatabase())
+    r = await client.get("/ready")
+    assert_problem(r, 503)
+
+
+# --- API documentation ----------------------------------------------------------------------
+
+
+async def _openapi(client: httpx.AsyncClient) -> dict[str, Any]:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    return r.json()
+
+
+async def test_every_route_is_documented_with_tag_summary_and_responses(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = await _openapi(client)
+    operations = [
+        (method.upper(), path, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert len(operations) >= 15
+    undocumented = []
+    for method, path, op in operations:
+        where = f"{method} {path}"
+        if not op.get("tags"):
+            undocumented.append(f"{where}: no tag")
+        if not op.get("summary"):
+            undocumented.append(f"{where}: no summary")
+        ok = {code: r for code, r in op["responses"].items() if code.startswith("2")}
+        if not ok:
+            undocumented.append(f"{where}: no success response")
+        for code, response in ok.items():
+            if code != "204" and not response.get("content", {}).get("application/json", {}).get(
+                "schema"
+            ):
+                undocumented.append(f"{where}: {code} has no response model")
+        for code, response in op["responses"].items():
+            problem = (response.get("content") or {}).get("application/problem+json", {})
+            # FastAPI's own 422 entry (HTTPValidationError) is added by the framework, not us.
+            if (
+                code[0] in "45"
+                and "HTTPValidationError" not in str(response)
+                and problem.get("schema") != {"$ref": "#/components/schemas/Problem"}
+            ):
+                undocumented.append(f"{where}: {code} is not documented as problem+json")
+    assert undocumented == []
+
+
+async def test_the_core_routes_are_in_the_spec(client: httpx.AsyncClient) -> None:
+    spec = await _openapi(client)
+    expected = {
+        ("get", "/health"),
+        ("get", "/ready"),
+        ("post", "/auth/register"),
+        ("post", "/auth/token"),
+        ("post", "/auth/login"),
+        ("get", "/users/me"),
+        ("patch", "/users/me"),
+        ("delete", "/users/me"),
+        ("get", "/users"),
+        ("get", "/users/{user_id}"),
+        ("get", "/users/by-name/{name}"),
+        ("get", "/users/by-email/{email}"),
+        ("delete", "/users/{user_id}"),
+        ("patch", "/users/{user_id}/role"),
+    }
+    present = {(m, p) for p, item in spec["paths"].items() for m in item}
+    assert expected <= present
+
+
+async def test_swagger_authorize_uses_the_oauth2_password_flow(client: httpx.AsyncClient) -> None:
+    spec = await _openapi(client)
+    schemes = spec["components"]["securitySchemes"]
+    [(scheme_name, scheme)] = schemes.items()
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "/auth/token"
+    me = spec["paths"]["/users/me"]["get"]
+    assert {scheme_name: []} in me["security"]
+    form = spec["paths"]["/auth/token"]["post"]["requestBody"]["content"]
+    assert "application/x-www-form-urlencoded" in form
+
+    # What the Authorize dialog does: post the form, then send the bearer token.
+    await Api(client).user("Swagger Sam", email="sam@example.com", password="password123")
+    r = await client.post(
+        "/auth/token",
+        data={"grant_type": "password", "username": "sam@example.com", "password": "password123"},
+    )
+    assert r.status_code == 200
+    token = r.json()
+    assert token["token_type"] == "bearer"
+    me_r = await client.get(
+        "/users/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
+    assert me_r.status_code == 200
+    assert me_r.json()["name"] == "Swagger Sam"
+
+
+async def test_swagger_ui_and_redoc_are_served(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "swagger-ui" in docs.text
+    assert "/openapi.json" in docs.text
+    redoc = await client.get("/redoc")
+    assert redoc.status_code == 200
+    assert redoc.headers["content-type"].startswith("text/html")
+    assert "redoc" in redoc.text.lower()
+    assert "/openapi.json" in redoc.text
+
+
+# --- request ids ----------------------------------------------------------------------------
+
+
+async def test_request_id_is_echoed_when_given(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health", headers={"X-Request-ID": "client-req-42"})
+    assert r.headers["X-Request-ID"] == "client-req-42"
+
+
+async def test_request_id_is_generated_when_missing_and_unique(client: httpx.AsyncClient) -> None:
+    first = (await client.get("/health")).headers["X-Request-ID"]
+    second = (await client.get("/health")).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert first != second
+
+
+@pytest.mark.parametrize("given", ["has spaces in it", "x" * 200, "<script>"])
+async def test_unsafe_request_ids_are_replaced(client: httpx.AsyncClient, given: str) -> None:
+    r = await client.get("/health", headers={"X-Request-ID": given})
+    assert re.fullmatch(r"[0-9a-f]{32}", r.headers["X-Request-ID"])
+
+
+async def test_error_responses_carry_the_request_id(client: httpx.AsyncClient) -> None:
+    headers = {"X-Request-ID": "trace-404"}
+    not_found = await client.get("/no/such/route", headers=headers)
+    assert not_found.headers["X-Request-ID"] == "trace-404"
+    invalid = await client.post("/auth/register", json={}, headers={"X-Request-ID": "trace-422"})
+    assert invalid.headers["X-Request-ID"] == "trace-422"
+    anonymous = await client.get("/users/me", headers={"X-Request-ID": "trace-401"})
+    assert anonymous.headers["X-Request-ID"] == "trace-401"
+
+
+# --- CORS -----------------------------------------------------------------------------------
+
+
+def _preflight(origin: str) -> dict[str, str]:
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+
+
+async def test_cors_allows_configured_origins_with_credentials() -> None:
+    settings = make_settings(cors_origins="https://app.example, https://admin.example")
+    async with serve(settings) as client:
+        pre = await client.options("/auth/login", headers=_preflight("https://admin.example"))
+        assert pre.status_code == 200
+        assert pre.headers["access-control-allow-origin"] == "https://admin.example"
+        assert pre.headers["access-control-allow-credentials"] == "true"
+        assert "POST" in pre.headers["access-control-allow-methods"]
+
+        r = await client.get("/health", headers={"Origin": "https://app.example"})
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+        assert r.headers["access-control-allow-credentials"] == "true"
+        exposed = r.headers["access-control-expose-headers"].lower()
+        assert "x-request-id" in exposed
+        assert "retry-after" in exposed
+
+
+async def test_cors_ignores_other_origins() -> None:
+    settings = make_settings(cors_origins="https://app.example")
+    async with serve(settings) as client:
+        pre = await client.options("/auth/login", headers=_preflight("https://evil.example"))
+        assert pre.status_code == 400
+        assert "access-control-allow-origin" not in pre.headers
+        r = await client.get("/health", headers={"Origin": "https://evil.example"})
+        assert r.status_code == 200
+        assert "access-control-allow-origin" not in r.headers
+
+
+@pytest.mark.parametrize("origins", ["*", "https://app.example,*"])
+async def test_cors_wildcard_never_allows_credentials(origins: str) -> None:
+    async with serve(make_settings(cors_origins=origins)) as client:
+        pre = await client.options("/auth/login", headers=_preflight("https://any.example"))
+        assert pre.status_code == 200
+        assert "access-control-allow-credentials" not in pre.headers
+        r = await client.get("/health", headers={"Origin": "https://any.example"})
+        assert r.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in r.headers
+
+
+async def test_no_cors_headers_without_configured_origins(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health", headers={"Origin": "https://app.example"})
+    assert r.status_code == 200
+    assert "access-control-allow-origin" not in r.headers
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+
+async def test_demo_data_populates_the_api_at_startup() -> None:
+    async with serve(make_settings(demo_data=True)) as client:
+        r = await client.get("/users", params={"limit": 100})
+        assert r.status_code == 200
+        page = r.json()
+        assert page["total"] == 400
+        assert len(page["items"]) == 100
+        some = page["items"][0]
+        assert "email" not in some
+        assert "role" not in some
+        # a newcomer can log in as any demo runner (Swagger's Authorize takes the name)
+        r = await client.post(
+            "/auth/token", data={"username": some["name"], "password": DEMO_PASSWORD}
+        )
+        assert r.status_code == 200
+        me = await client.get(
+            "/users/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+        )
+        assert me.json()["id"] == some["id"]
+
+
+async def test_tests_start_without_demo_data(client: httpx.AsyncClient) -> None:
+    r = await client.get("/users")
+    assert r.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}

@@ -1,0 +1,81 @@
+"""The rebuild: buckets recomputed from the runs; drift is found, printed and repaired."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import httpx
+from typer.testing import CliRunner
+
+from documents import ScoreBucket
+from service.leaderboards import rebuild
+from tests.test_leaderboards_world import fetch, normalized, oracle, random_world
+
+
+async def test_drift_is_detected_and_repaired(client: httpx.AsyncClient) -> None:
+    world = await random_world(random.Random(7), runs=80)
+    assert (await rebuild.verify()).clean
+    buckets = ScoreBucket.get_motor_collection()
+    day_bucket = await buckets.find_one({"kind": "team"}, sort=[("day", 1), ("entity_id", 1)])
+    month_bucket = await buckets.find_one({"kind": "user_month"}, sort=[("entity_id", 1)])
+    city_bucket = await buckets.find_one({"kind": "city"}, sort=[("day", -1)])
+    assert day_bucket
+    assert month_bucket
+    assert city_bucket
+    await buckets.update_one({"_id": day_bucket["_id"]}, {"$inc": {"score": 5}})
+    await buckets.update_one({"_id": month_bucket["_id"]}, {"$inc": {"distance_m": -1}})
+    await buckets.delete_one({"_id": city_bucket["_id"]})
+    ghost = {"kind": "team", "entity_id": day_bucket["entity_id"], "city_id": None}
+    await buckets.insert_one(
+        {**ghost, "day": datetime(2001, 1, 1, tzinfo=UTC), "score": 9, "distance_m": 9, "runs": 1}
+    )
+
+    drift = await rebuild.verify()
+    assert drift.counts() == {
+        "expected": drift.expected,
+        "stored": drift.expected,  # one deleted, one added
+        "missing": 1,
+        "stale": 1,
+        "changed": 2,
+    }
+    described = "\n".join(d.describe() for d in drift.differences)
+    assert "2001-01-01" in described
+    assert str(city_bucket["entity_id"]) in described
+
+    repaired = await rebuild.repair(batch_size=2)
+    assert repaired.counts() == drift.counts()
+    assert (await rebuild.verify()).clean
+    assert await ScoreBucket.count() == drift.expected
+    board = await fetch(client, "/leaderboards/teams", period="all")
+    assert normalized(board["items"]) == normalized(await oracle(world, "teams", None, None))
+
+
+async def test_rebuild_from_nothing_restores_every_board(client: httpx.AsyncClient) -> None:
+    world = await random_world(random.Random(8), runs=60)
+    before = await fetch(client, "/leaderboards/users", period="all")
+    await ScoreBucket.get_motor_collection().delete_many({})
+    assert (await fetch(client, "/leaderboards/users", period="all"))["items"] == []
+    drift = await rebuild.repair()
+    assert drift.counts()["missing"] == drift.expected > 0
+    assert await fetch(client, "/leaderboards/users", period="all") == before
+    assert normalized(before["items"]) == normalized(await oracle(world, "users", None, None))
+
+
+def test_the_script_verifies_the_demo_data_and_exits_zero() -> None:
+    from scripts.rebuild_scores import app
+
+    result = CliRunner().invoke(app, ["--demo", "--verify", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "no drift" in result.output
+
+
+def test_the_script_reports_drift_with_exit_one_and_repairs_it() -> None:
+    from scripts.rebuild_scores import app
+
+    result = CliRunner().invoke(app, ["--demo", "--verify", "--seed", "3", "--tamper"])
+    assert result.exit_code == 1, result.output
+    assert "drift" in result.output
+    result = CliRunner().invoke(app, ["--demo", "--seed", "3", "--tamper"])
+    assert result.exit_code == 0, result.output
+    assert "repaired" in result.output
