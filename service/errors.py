@@ -158,3 +158,43 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unhandled)
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Make the OpenAPI document tell the truth about error bodies.
+
+    FastAPI documents its own `HTTPValidationError` for 422 and puts `model=` responses under
+    application/json; our handlers answer every 4xx/5xx with problem+json, so rewrite them.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        components.setdefault("FieldError", FieldError.model_json_schema())
+        components["Problem"].pop("$defs", None)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for code, response in operation.get("responses", {}).items():
+                    if not str(code).startswith(("4", "5")):
+                        continue
+                    response["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
+                    if str(code) == "422":
+                        response["description"] = "Invalid input (problem+json with `errors`)"
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

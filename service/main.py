@@ -16,7 +16,7 @@ from service.athletes.router import router as athletes_router
 from service.cities.router import router as cities_router
 from service.competitions.router import router as competitions_router
 from service.demo import load_demo
-from service.errors import install_error_handlers
+from service.errors import install_error_handlers, install_problem_openapi
 from service.health.router import router as health_router
 from service.leaderboards.router import router as leaderboards_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -72,22 +72,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
     origins = settings.cors_origin_list
     if origins:
+        # Added last so it wraps everything: 413s and other early answers get CORS headers too.
         # An explicit origin list only: a wildcard never goes with credentials.
-        allow_credentials = "*" not in origins
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_credentials=allow_credentials,
+            allow_credentials="*" not in origins,
             allow_methods=["*"],
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    install_problem_openapi(app)
     return app
 
 

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
+    def _admin_account_is_complete(self) -> Settings:
+        email = self.admin_email or None
+        password = self.admin_password.get_secret_value() if self.admin_password else None
+        if bool(email) != bool(password):
+            raise ValueError("ADMIN_EMAIL and ADMIN_PASSWORD must be set together")
+        if password is not None and not 8 <= len(password) <= 128:
+            raise ValueError("ADMIN_PASSWORD must be 8 to 128 characters")
+        return self
+
+    @model_validator(mode="after")
     def _secret_key_for_real_databases(self) -> Settings:
         if self.mongodb_uri == "":
             self.mongodb_uri = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -235,6 +236,37 @@ async def test_cors_wildcard_never_allows_credentials(origins: str) -> None:
         assert "access-control-allow-credentials" not in r.headers
 
 
+async def test_a_413_still_carries_cors_headers_so_browsers_can_read_it() -> None:
+    settings = make_settings(cors_origins="https://app.example", max_body_bytes=2048)
+    async with serve(settings) as client:
+        r = await client.post(
+            "/auth/register",
+            content=b"{" + b" " * 4096 + b"}",
+            headers={"Origin": "https://app.example", "Content-Type": "application/json"},
+        )
+        assert_problem(r, 413)
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+
+
+async def test_openapi_documents_every_error_as_problem_json(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert {"detail", "status", "title", "type", "errors"} <= set(schemas["Problem"]["properties"])
+    errors = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for code, response in operation["responses"].items():
+                if code.startswith(("4", "5")):
+                    errors += 1
+                    assert set(response["content"]) == {"application/problem+json"}, (
+                        method,
+                        path,
+                        code,
+                    )
+    assert errors > 50
+
+
 async def test_no_cors_headers_without_configured_origins(client: httpx.AsyncClient) -> None:
     r = await client.get("/health", headers={"Origin": "https://app.example"})
     assert r.status_code == 200
@@ -263,6 +295,15 @@ async def test_demo_data_populates_the_api_at_startup() -> None:
             "/users/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
         )
         assert me.json()["id"] == some["id"]
+
+
+async def test_embedded_mode_says_so_once_at_startup(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with serve(make_settings(mongodb_uri=None)) as client:
+        assert (await client.get("/ready")).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if "memory" in r.getMessage()]
+    assert len(lines) == 1
+    assert "MONGODB_URI" in lines[0]
 
 
 async def test_tests_start_without_demo_data(client: httpx.AsyncClient) -> None:

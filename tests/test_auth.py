@@ -118,6 +118,21 @@ async def test_email_is_unique_case_insensitively(client: httpx.AsyncClient, oth
     assert await user_total(client) == 1
 
 
+async def test_parallel_registrations_of_one_name_or_email_make_one_account(
+    client: httpx.AsyncClient,
+) -> None:
+    """The unique indexes decide races the up-front check cannot see."""
+    same_name = [register(client, name="Twin Peaks", email=f"t{i}@example.com") for i in range(4)]
+    same_email = [register(client, name=f"Email Twin {i}", email="t@example.com") for i in range(4)]
+    answers = await asyncio.gather(*same_name, *same_email)
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [201, 201] + [409] * 6
+    for r in answers:
+        if r.status_code == 409:
+            assert_problem(r, 409)
+    assert await user_total(client) == 2
+
+
 @pytest.mark.parametrize("email", ["not-an-email", "a@", "@example.com", "a b@example.com", ""])
 async def test_invalid_email_is_422(client: httpx.AsyncClient, email: str) -> None:
     body = assert_problem(await register(client, email=email), 422)

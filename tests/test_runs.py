@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from beanie import PydanticObjectId
 
 from documents import IdempotencyKey, Run, RunRoute, ScoreBucket
 from service import events
@@ -731,3 +732,18 @@ async def test_deleting_a_user_with_many_runs_works_in_batches(
     assert r.status_code == 204
     runs = await assert_totals_match_runs(client, admin)
     assert [r["user_id"] for r in runs] == [admin.id]
+
+
+async def test_a_run_stored_without_a_revision_can_be_edited(
+    api: Api, client: httpx.AsyncClient, runner: Account
+) -> None:
+    """Runs written by bulk loaders or before edits were versioned carry no `revision`."""
+    run = await api.run(runner)
+    await Run.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(run["id"])}, {"$unset": {"revision": ""}}
+    )
+    r = await client.patch(f"/runs/{run['id']}", json={"duration_s": 2400}, headers=runner.headers)
+    assert r.status_code == 200, r.text
+    r = await client.patch(f"/runs/{run['id']}", json={"duration_s": 2500}, headers=runner.headers)
+    assert r.status_code == 200, r.text
+    await assert_totals_match_runs(client, runner)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from beanie import PydanticObjectId
+from pymongo.errors import WriteError
 
 from documents import RunRoute
 from tests.conftest import assert_problem
@@ -184,3 +185,28 @@ async def test_a_route_over_the_1_mib_body_limit_is_413_and_stores_nothing(
     assert "exceeds 1048576 bytes" in str(assert_problem(r, 413)["detail"])
     assert await all_runs(client, runner) == []
     assert await RunRoute.count() == 0
+
+
+async def test_a_geometry_mongodb_cannot_index_is_422_and_frees_the_key(
+    client: httpx.AsyncClient, runner: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real MongoDB refuses some lines the schema lets through (code 16755); mongomock never."""
+    from service.runs import routes
+
+    original = routes.insert
+
+    async def refused(**kwargs: Any) -> None:
+        monkeypatch.setattr(routes, "insert", original)
+        raise WriteError(
+            "Can't extract geo keys", code=16755, details={"errmsg": "Can't extract geo keys"}
+        )
+
+    monkeypatch.setattr(routes, "insert", refused)
+    headers = {**runner.headers, "Idempotency-Key": "k"}
+    before = await snapshot(client, runner)
+    r = await client.post("/runs", json={**RUN, "route": ROUTE}, headers=headers)
+    assert "Can't extract geo keys" in str(assert_problem(r, 422)["detail"])
+    assert await snapshot(client, runner) == before
+
+    r = await client.post("/runs", json={**RUN, "route": ROUTE}, headers=headers)
+    assert r.status_code == 201, r.text

@@ -138,6 +138,7 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_secrets_are_not_shown_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "do-not-print-me-do-not-print-me-ever")
+    monkeypatch.setenv("ADMIN_EMAIL", "root@example.com")
     monkeypatch.setenv("ADMIN_PASSWORD", "nor-me-please")
     shown = repr(from_env())
     assert "do-not-print-me" not in shown
@@ -153,4 +154,21 @@ def test_nonsense_values_are_refused(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
+        from_env()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ADMIN_EMAIL": "root@example.com"},
+        {"ADMIN_PASSWORD": "long-enough-password"},
+        {"ADMIN_EMAIL": "root@example.com", "ADMIN_PASSWORD": "short"},
+    ],
+)
+def test_an_incomplete_admin_account_is_refused_at_startup(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match="ADMIN_"):
         from_env()

@@ -77,12 +77,6 @@ async def _ensure_unique(*, name: str | None, email: str | None, exclude: Pydant
             raise Conflict("An account with this email already exists")
 
 
-def _now_ms() -> datetime:
-    # BSON dates keep milliseconds: the answer to a registration must match later reads.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 async def register(*, settings: Settings, data: RegisterIn, role: str = "user") -> User:
     email = str(data.email).lower()
     if data.city:
@@ -94,7 +88,6 @@ async def register(*, settings: Settings, data: RegisterIn, role: str = "user") 
         email=email,
         password_hash=await hash_password(settings, data.password),
         role=role,  # type: ignore[arg-type]
-        created_at=_now_ms(),
     )
     try:
         await user.insert()
@@ -141,7 +134,7 @@ async def _claim_attempt(settings: Settings, account: str) -> None:
     earlier = await LoginFailure.find(
         LoginFailure.account == account,
         LoginFailure.at >= datetime.now(UTC) - _window(settings),
-        LoginFailure.id < attempt.id,
+        {"_id": {"$lt": attempt.id}},
     ).count()
     if earlier >= settings.login_max_failures:
         await attempt.delete()

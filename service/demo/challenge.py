@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
-from pymongo import DeleteMany, ReplaceOne, UpdateOne
+from pymongo import ReplaceOne, UpdateOne
 
 from documents import City, Membership, Run, Team, User
 from service.cities import service as cities
@@ -153,27 +153,33 @@ async def _memberships(
     progress.start("memberships", len(wanted))
     joined = datetime.now(UTC).replace(microsecond=0) - timedelta(days=DAYS + 30)
     memberships = Membership.get_motor_collection()
+    existing = {
+        (m["team_id"], m["user_id"]): m
+        async for m in memberships.find(
+            {"user_id": {"$in": user_ids}}, {"team_id": 1, "user_id": 1, "role": 1}
+        )
+    }
     # a re-run with another seed may have moved people: drop the city teams they left
     left = [
-        m["_id"]
-        async for m in memberships.find(
-            {"user_id": {"$in": user_ids}, "team_id": {"$in": city_team_ids}},
-            {"team_id": 1, "user_id": 1},
-        )
-        if (m["team_id"], m["user_id"]) not in wanted
+        m["_id"] for pair, m in existing.items() if pair[0] in city_team_ids and pair not in wanted
     ]
-    ops: list[Any] = [DeleteMany({"_id": {"$in": left}})] if left else []
-    for (team_id, user_id), role in wanted.items():
-        ops.append(
-            UpdateOne(
-                {"team_id": team_id, "user_id": user_id},
-                {"$set": {"role": role}, "$setOnInsert": {"joined_at": joined}},
-                upsert=True,
-            )
-        )
-    for i in range(0, len(ops), BATCH):
-        await memberships.bulk_write(ops[i : i + BATCH], ordered=True)
-        progress.advance(min(BATCH, len(ops) - i))
+    if left:
+        await memberships.delete_many({"_id": {"$in": left}})
+    roles = [
+        UpdateOne({"_id": existing[pair]["_id"]}, {"$set": {"role": role}})
+        for pair, role in wanted.items()
+        if pair in existing and existing[pair].get("role") != role
+    ]
+    if roles:
+        await memberships.bulk_write(roles, ordered=False)
+    new = [
+        {"team_id": team_id, "user_id": user_id, "role": role, "joined_at": joined}
+        for (team_id, user_id), role in wanted.items()
+        if (team_id, user_id) not in existing
+    ]
+    for i in range(0, len(new), BATCH):
+        await memberships.insert_many(new[i : i + BATCH], ordered=False)
+    progress.advance(len(wanted))
     all_team_ids = [*city_team_ids, *(t.id for t in teams)]
     await _recount_members(all_team_ids)
 
@@ -257,8 +263,14 @@ def _runs(
 
 
 async def load_challenge(
-    *, rng: random.Random, size: str, users: list[DemoUser], progress: Progress
+    *,
+    rng: random.Random,
+    size: str,
+    users: list[DemoUser],
+    progress: Progress,
+    runs: int | None = None,
 ) -> dict[str, int]:
+    """Upsert the Challenge Run demo; `runs` overrides the size's run count (the benchmark)."""
     embedded.install()  # the embedded store needs it for demo-sized collections
     # the users' actual ids: a re-run with another seed keeps the first run's documents
     emails = {u.email: u for u in users}
@@ -269,16 +281,21 @@ async def load_challenge(
     city_docs, home = await _home_cities(rng, users, progress)
     teams, teams_of = await _memberships(rng, users, city_docs, home, progress)
 
-    count = RUNS.get(size, RUNS["embedded"])
+    count = runs if runs is not None else RUNS.get(size, RUNS["embedded"])
     progress.start("runs", count)
     now = datetime.now(UTC).replace(microsecond=0)
-    runs = _runs(rng, count, users, home, teams_of, now)
+    docs = _runs(rng, count, users, home, teams_of, now)
     collection = Run.get_motor_collection()
-    for i in range(0, len(runs), BATCH):
-        batch = runs[i : i + BATCH]
-        await collection.bulk_write(
-            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in batch], ordered=False
-        )
+    ids = [doc["_id"] for doc in docs]
+    existing = {doc["_id"] async for doc in collection.find({"_id": {"$in": ids}}, {"_id": 1})}
+    for i in range(0, len(docs), BATCH * 10):
+        batch = docs[i : i + BATCH * 10]
+        fresh = [doc for doc in batch if doc["_id"] not in existing]
+        again = [ReplaceOne({"_id": d["_id"]}, d) for d in batch if d["_id"] in existing]
+        if fresh:
+            await collection.insert_many(fresh, ordered=False)
+        if again:
+            await collection.bulk_write(again, ordered=False)
         progress.advance(len(batch))
 
     progress.start("score buckets", 1)
@@ -288,6 +305,6 @@ async def load_challenge(
         "cities": len(city_docs),
         "teams": len(teams),
         "memberships": await Membership.count(),
-        "runs": len(runs),
+        "runs": len(docs),
         "score_buckets": drift.expected,
     }

@@ -13,10 +13,10 @@ mongomock 4.3 has no indexes and some accidental quadratic paths that real Mongo
 
 `install()` patches these paths while keeping their results identical: the cursor keeps its
 window of results between calls; `_id` equality is a dict lookup; plain equality (or `$in`) on
-string or ObjectId fields rejects non-matching documents before the full filter runs; a leading
-`$match` is evaluated as `find(filter)`, and a plain inclusion `$project` after it as the
-projection; `insert_many` checks unique keys against a set built once per call; sorting compares
-plain tuple keys ordered exactly like the BSON comparison.
+string or ObjectId fields, and `$gte`/`$lt` on dates, reject non-matching documents before the
+full filter runs; a leading `$match` is evaluated as `find(filter)`, and a plain inclusion
+`$project` after it as the projection; `insert_many` checks unique keys against a set built once
+per call; sorting compares plain tuple keys ordered exactly like the BSON comparison.
 Idempotent, and a no-op without mongomock. `tests/test_leaderboards_embedded.py` checks each
 path against mongomock's own behaviour.
 
@@ -26,7 +26,6 @@ leaderboards package installs it on import.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import operator
 from collections.abc import Iterator
@@ -92,10 +91,13 @@ def install() -> None:
             doc = self._store._documents.get(id_value)
             return iter([doc] if doc is not None and filtering.filter_applies(filter, doc) else [])
         allowed: list[tuple[str, Any]] = []  # (field, the set of values it may equal)
+        ranges: list[tuple[str, datetime | None, datetime | None]] = []  # [low, high) dates
         for key, value in filter.items():
             if key.startswith("$") or "." in key:
                 continue
-            if isinstance(value, _FILTER_TYPES):
+            if _date_range(value):
+                ranges.append((key, value.get("$gte"), value.get("$lt")))
+            elif isinstance(value, _FILTER_TYPES):
                 allowed.append((key, {value}))
             elif (
                 isinstance(value, dict)
@@ -104,7 +106,7 @@ def install() -> None:
                 and all(isinstance(v, _FILTER_TYPES) for v in value["$in"])
             ):
                 allowed.append((key, set(value["$in"])))
-        if not allowed:
+        if not allowed and not ranges:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
 
         def candidate(doc: dict[str, Any]) -> bool:
@@ -113,6 +115,16 @@ def install() -> None:
                 # arrays match by membership and exotic types by mongomock's rules: keep them
                 if isinstance(stored, _PLAIN_TYPES) and stored not in values:
                     return False
+            for key, low, high in ranges:
+                stored = doc.get(key)
+                if stored.__class__ is datetime:
+                    try:
+                        if (low is not None and stored < low) or (
+                            high is not None and stored >= high
+                        ):
+                            return False
+                    except TypeError:  # naive against aware: mongomock decides
+                        pass
             return True
 
         return (
@@ -172,10 +184,13 @@ def install() -> None:
     def _unique_key(doc: dict[str, Any], fields: list[str]) -> tuple[Any, ...] | None:
         values = []
         for field in fields:
-            try:
-                value = helpers.get_value_by_dot(doc, field)
-            except KeyError:
-                value = None
+            if "." not in field:
+                value = doc.get(field)
+            else:
+                try:
+                    value = helpers.get_value_by_dot(doc, field)
+                except KeyError:
+                    value = None
             if not isinstance(value, _PLAIN_TYPES) and not hasattr(value, "isoformat"):
                 return None
             # MongoDB tells true from 1; Python's set would not
@@ -207,11 +222,23 @@ def _comparable(bson_compare: Any) -> type:
 
         def __lt__(self, other: FastBsonComparable) -> bool:
             if self.fast is not None and other.fast is not None:
-                with contextlib.suppress(TypeError):
+                try:
                     return self.fast < other.fast
+                except TypeError:  # e.g. naive and aware datetimes: mongomock decides
+                    pass
             return bool(bson_compare(operator.lt, self.obj, other.obj))
 
     return FastBsonComparable
+
+
+def _date_range(value: Any) -> bool:
+    """`{"$gte": datetime, "$lt": datetime}` (either bound alone too)."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and set(value) <= {"$gte", "$lt"}
+        and all(bound.__class__ is datetime for bound in value.values())
+    )
 
 
 class _Unsortable(Exception):

@@ -2,8 +2,8 @@
 
 Only stages and operators that both MongoDB 7+ and mongomock 4.3 run: `$match`, `$group` with
 `$sum`, simple `$lookup` (localField/foreignField), `$unwind`, `$project`, `$sort`, and the
-expressions `$floor`, `$add`, `$multiply`, `$ifNull`, `$toLower`. Every pipeline ends with an
-explicit `$sort` (mongomock's `$group` order means nothing). `tests/test_pipelines.py` checks
+expressions `$floor`, `$add`, `$multiply`, `$ifNull`, `$toLower`. Every board pipeline ends with
+an explicit `$sort` (mongomock's `$group` order means nothing). `tests/test_pipelines.py` checks
 each against a plain-Python oracle on randomized data.
 
 Board rows come out as `{_id, name, sort_name, score, distance_m, runs, ...}`, best first
@@ -23,6 +23,8 @@ Pipeline = list[dict[str, Any]]
 
 # round(distance_km * 1000) half up, exactly as buckets.distance_m does it in Python
 DISTANCE_M = {"$floor": {"$add": [{"$multiply": ["$distance_km", 1000]}, 0.5]}}
+
+RUN_FIELDS = ("team_id", "user_id", "city_id", "day", "score", "distance_km")
 
 BOARD_ORDER = {"$sort": {"score": -1, "sort_name": 1, "_id": 1}}
 
@@ -189,25 +191,21 @@ def member_totals(team_id: PydanticObjectId, period: Period) -> Pipeline:
     ]
 
 
-def rebuild_buckets(entity: Entity) -> Pipeline:
-    """Day buckets of one kind recomputed from `runs`: `{_id: {entity_id, city_id, day}, ...}`.
+def rebuild_buckets() -> Pipeline:
+    """Run totals per (team, user, city, day), recomputed from `runs`.
 
-    Grouped by the run's stored `day`; distances summed per run in whole metres, half up, as
-    `buckets.apply` adds them, so a rebuilt bucket equals the incrementally kept one exactly.
+    The finest grain every bucket is a sum of: `rebuild.py` adds these rows up into the team,
+    city and user day buckets and their month rollups, so the runs are read once. Grouped by the
+    run's stored `day`; distances summed per run in whole metres, half up, as `buckets.apply`
+    adds them, so a rebuilt bucket equals the incrementally kept one exactly. Unsorted on
+    purpose: the caller folds the rows into a map.
     """
-    source = {"team": "$team_id", "city": "$city_id", "user": "$user_id"}[entity]
-    key: dict[str, Any] = {"entity_id": source, "day": "$day"}
-    if entity == "user":
-        key["city_id"] = "$city_id"
-    stages: Pipeline = []
-    if entity == "city":
-        stages.append({"$match": {"city_id": {"$ne": None}}})
-    stages += [
+    return [
         {
             "$project": {
                 "team_id": 1,
-                "city_id": 1,
                 "user_id": 1,
+                "city_id": 1,
                 "day": 1,
                 "score": 1,
                 "distance_km": 1,
@@ -215,12 +213,15 @@ def rebuild_buckets(entity: Entity) -> Pipeline:
         },
         {
             "$group": {
-                "_id": key,
+                "_id": {
+                    "team_id": "$team_id",
+                    "user_id": "$user_id",
+                    "city_id": "$city_id",
+                    "day": "$day",
+                },
                 "score": {"$sum": "$score"},
                 "distance_m": {"$sum": DISTANCE_M},
                 "runs": {"$sum": 1},
             }
         },
-        {"$sort": {"_id.entity_id": 1, "_id.city_id": 1, "_id.day": 1}},
     ]
-    return stages

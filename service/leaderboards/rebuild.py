@@ -1,6 +1,7 @@
 """Recompute every score bucket from the runs, compare with the stored ones, repair the drift.
 
-Day buckets come from the `rebuild_buckets` pipelines over `runs`; month rollups are their sums.
+One pipeline pass over `runs` gives totals per (team, user, city, day); every day bucket and
+month rollup is a sum of those rows.
 `repair` writes only the differences (inserts, `$set`s by id, deletes by id, in batches), so the
 boards never go empty while it runs. Run changes made *while* it runs can race with it: run it in a
 quiet moment, then `verify` again.
@@ -17,7 +18,7 @@ from pymongo import UpdateOne
 
 from documents import Run, ScoreBucket
 from service.leaderboards import pipelines
-from service.leaderboards.buckets import ENTITIES, day_of, month_kind, month_of
+from service.leaderboards.buckets import Entity, day_of, month_kind, month_of
 
 Key = tuple[str, PydanticObjectId, PydanticObjectId | None, datetime]
 TOTALS = ("score", "distance_m", "runs")
@@ -28,6 +29,9 @@ class Totals:
     score: int
     distance_m: int
     runs: int
+
+    def __str__(self) -> str:
+        return f"{self.score} pts, {self.distance_m} m, {self.runs} runs"
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(
@@ -74,19 +78,29 @@ def _key(kind: str, entity_id: Any, city_id: Any, day: datetime) -> Key:
 
 
 async def expected_buckets() -> dict[Key, Totals]:
-    """Every bucket the runs call for: day buckets by pipeline, month rollups summed from them."""
-    runs = Run.get_motor_collection()
+    """Every bucket the runs call for, from one pipeline pass over the runs.
+
+    Each (team, user, city, day) row adds to its team's, city's and user's day bucket and to
+    their month rollups: the same six keys `buckets.apply` moves for a run.
+    """
     expected: dict[Key, Totals] = {}
-    for entity in ENTITIES:
-        months: dict[Key, Totals] = {}
-        async for row in runs.aggregate(pipelines.rebuild_buckets(entity)):
-            group = row["_id"]
-            totals = Totals(int(row["score"]), int(row["distance_m"]), int(row["runs"]))
-            key = _key(entity, group["entity_id"], group.get("city_id"), group["day"])
-            expected[key] = totals
-            month = (month_kind(entity), key[1], key[2], month_of(key[3]))
-            months[month] = months[month] + totals if month in months else totals
-        expected.update(months)
+    async for row in Run.get_motor_collection().aggregate(pipelines.rebuild_buckets()):
+        group = row["_id"]
+        totals = Totals(int(row["score"]), int(row["distance_m"]), int(row["runs"]))
+        day = day_of(group["day"])
+        city_id = group.get("city_id")
+        entities: list[tuple[Entity, Any, Any]] = [
+            ("team", group["team_id"], None),
+            ("user", group["user_id"], city_id),
+        ]
+        if city_id is not None:
+            entities.append(("city", city_id, None))
+        for entity, entity_id, bucket_city in entities:
+            for key in (
+                (entity, entity_id, bucket_city, day),
+                (month_kind(entity), entity_id, bucket_city, month_of(day)),
+            ):
+                expected[key] = expected[key] + totals if key in expected else totals
     return expected
 
 
@@ -119,7 +133,7 @@ async def verify() -> Drift:
     return drift
 
 
-async def repair(*, batch_size: int = 1000) -> Drift:
+async def repair(*, batch_size: int = 1000, insert_batch_size: int = 10_000) -> Drift:
     """Make the stored buckets equal to what the runs say; returns the drift it repaired."""
     drift, stored = await _compare()
     stale: list[Any] = []
@@ -141,8 +155,8 @@ async def repair(*, batch_size: int = 1000) -> Drift:
         await collection.delete_many({"_id": {"$in": stale[i : i + batch_size]}})
     for i in range(0, len(updates), batch_size):
         await collection.bulk_write(updates[i : i + batch_size], ordered=False)
-    for i in range(0, len(inserts), batch_size):
-        await collection.insert_many(inserts[i : i + batch_size], ordered=False)
+    for i in range(0, len(inserts), insert_batch_size):
+        await collection.insert_many(inserts[i : i + insert_batch_size], ordered=False)
     return drift
 
 

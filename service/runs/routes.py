@@ -1,10 +1,13 @@
 """GPS routes of runs: GeoJSON in the API, a 2-D LineString plus parallel arrays in `run_routes`.
 
 The 2dsphere index takes [lon, lat] positions, so elevations and timestamps live beside the
-geometry and are zipped back into [lon, lat, ele] positions for the owner.
+geometry and are zipped back into [lon, lat, ele] positions for the owner. Routes are written
+and read as plain dicts: Beanie's per-value Python encoder costs ~0.3 s on a 20,000-point track.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from beanie import PydanticObjectId
 
@@ -12,24 +15,33 @@ from documents import RunRoute
 from service.runs.schemas import RouteIn, RouteOut
 
 
-def to_document(*, run_id: PydanticObjectId, user_id: PydanticObjectId, route: RouteIn) -> RunRoute:
+def to_document(
+    *, run_id: PydanticObjectId, user_id: PydanticObjectId, route: RouteIn
+) -> dict[str, Any]:
+    """The `run_routes` document (the fields of documents.RunRoute) of a validated route."""
     three_d = len(route.coordinates[0]) == 3
-    return RunRoute(
-        id=run_id,
-        user_id=user_id,
-        geometry={"type": "LineString", "coordinates": [p[:2] for p in route.coordinates]},
-        elevations=[p[2] for p in route.coordinates] if three_d else None,
-        timestamps=route.timestamps,
-    )
+    return {
+        "_id": run_id,
+        "user_id": user_id,
+        "geometry": {"type": "LineString", "coordinates": [p[:2] for p in route.coordinates]},
+        "elevations": [p[2] for p in route.coordinates] if three_d else None,
+        "timestamps": route.timestamps,
+    }
 
 
-def to_geojson(route: RunRoute) -> RouteOut:
-    coordinates: list[list[float]] = route.geometry["coordinates"]
-    if route.elevations is not None:
-        coordinates = [[*p, e] for p, e in zip(coordinates, route.elevations, strict=True)]
-    return RouteOut(coordinates=coordinates, timestamps=route.timestamps)
+async def insert(*, run_id: PydanticObjectId, user_id: PydanticObjectId, route: RouteIn) -> None:
+    document = to_document(run_id=run_id, user_id=user_id, route=route)
+    await RunRoute.get_motor_collection().insert_one(document)
+
+
+def to_geojson(document: dict[str, Any]) -> RouteOut:
+    coordinates: list[list[float]] = document["geometry"]["coordinates"]
+    elevations = document.get("elevations")
+    if elevations is not None:
+        coordinates = [[*p, e] for p, e in zip(coordinates, elevations, strict=True)]
+    return RouteOut(coordinates=coordinates, timestamps=document.get("timestamps"))
 
 
 async def get(run_id: PydanticObjectId) -> RouteOut | None:
-    route = await RunRoute.get(run_id)
-    return to_geojson(route) if route is not None else None
+    document = await RunRoute.get_motor_collection().find_one({"_id": run_id})
+    return to_geojson(document) if document is not None else None

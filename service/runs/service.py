@@ -7,7 +7,6 @@ never lose or double points. Hooks fire after the change is stored, never on an 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -16,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from beanie import PydanticObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from documents import City, IdempotencyKey, Run, RunRoute, Team, User
 from documents.user import utcnow
@@ -33,6 +32,8 @@ from service.teams import membership
 log = logging.getLogger("service.runs")
 
 USER_DELETION_BATCH = 500
+# MongoDB's "Can't extract geo keys": a geometry the 2dsphere index refuses
+CANNOT_INDEX_GEOMETRY = 16755
 _EDIT_ATTEMPTS = 5
 # fields whose change moves the run to other buckets or changes what it adds to them
 _BUCKET_FIELDS = frozenset({"team_id", "day", "score", "distance_km"})
@@ -195,12 +196,14 @@ async def record(
 
     team_id = await _team_for(user=user, team_id=data.team_id)
 
+    claimed_here = False
     if idempotency_key and run_id is None:
         run_id = PydanticObjectId()
         try:
             await IdempotencyKey(
                 id=key_id, user_id=user.id, run_id=run_id, fingerprint=fingerprint
             ).insert()
+            claimed_here = True
         except DuplicateKeyError:
             # a concurrent request with this key claimed it first
             claim = await IdempotencyKey.get(key_id)
@@ -230,9 +233,19 @@ async def record(
     assert run.id is not None
     if data.route is not None:
         # The route goes first: if the database refuses the geometry, no run exists yet.
-        # DuplicateKeyError: same key, same body, so a concurrent request stored this very route
-        with contextlib.suppress(DuplicateKeyError):
-            await routes.to_document(run_id=run.id, user_id=user.id, route=data.route).insert()
+        try:
+            await routes.insert(run_id=run.id, user_id=user.id, route=data.route)
+        except DuplicateKeyError:
+            pass  # same key, same body: a concurrent request stored this very route
+        except WriteError as exc:
+            if exc.code != CANNOT_INDEX_GEOMETRY:
+                raise
+            if claimed_here:  # release the key: the client may fix the route and retry with it
+                await IdempotencyKey.find({"_id": key_id, "run_id": run.id}).delete()
+            detail = (exc.details or {}).get("errmsg", str(exc))
+            raise Unprocessable(
+                f"The route cannot be stored as a 2dsphere LineString: {detail}"
+            ) from exc
     try:
         await run.insert()
     except DuplicateKeyError:
@@ -283,8 +296,10 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
             return run
         diff["updated_at"] = as_utc(now)
         diff["revision"] = run.revision + 1
+        # runs written before `revision` existed (or by bulk loaders) lack it: null matches them
+        stored_revision = run.revision or {"$in": [0, None]}
         result = await Run.get_motor_collection().update_one(
-            {"_id": run.id, "revision": run.revision}, {"$set": diff}
+            {"_id": run.id, "revision": stored_revision}, {"$set": diff}
         )
         if result.matched_count:
             after = run.model_copy(update=diff)

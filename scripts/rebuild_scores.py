@@ -1,0 +1,117 @@
+"""Recompute every score bucket from the runs, or (--verify) check them and report any drift.
+
+    python -m scripts.rebuild_scores --verify          # exit 1 and print what differs on drift
+    python -m scripts.rebuild_scores                   # repair: write only the differences
+    python -m scripts.rebuild_scores --demo --verify   # try it on the embedded store's demo data
+
+Targets MONGODB_URI (without it, the in-memory embedded store: empty unless --demo loads the
+demo data into it first). Run changes made while a repair runs can race with it: repair in a
+quiet moment, then --verify again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from documents import ScoreBucket
+from scripts.seed_demo import RichProgress
+from service import db
+from service.demo import load_demo
+from service.leaderboards import rebuild
+from service.settings import Settings
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console()
+
+
+async def _tamper() -> None:
+    """Corrupt three buckets (demonstrates and tests --verify): one changed, one gone, one ghost."""
+    buckets = ScoreBucket.get_motor_collection()
+    first = await buckets.find_one({"kind": "team"}, sort=[("day", 1), ("entity_id", 1)])
+    last = await buckets.find_one({"kind": "user"}, sort=[("day", -1), ("entity_id", 1)])
+    if first is None or last is None:
+        return
+    await buckets.update_one({"_id": first["_id"]}, {"$inc": {"score": 7}})
+    await buckets.delete_one({"_id": last["_id"]})
+    ghost = {key: first[key] for key in ("kind", "entity_id", "city_id")}
+    await buckets.insert_one(
+        {**ghost, "day": first["day"].replace(year=2001), "score": 1, "distance_m": 1, "runs": 1}
+    )
+
+
+def _report(drift: rebuild.Drift, show: int) -> None:
+    table = Table("bucket", "day", "stored", "runs say", title="Drift")
+    for difference in drift.differences[:show]:
+        kind, entity_id, city_id, day = difference.key
+        where = f"{kind} {entity_id}" + (f" (city {city_id})" if city_id else "")
+        stored, expected = difference.stored, difference.expected
+        table.add_row(where, day.date().isoformat(), str(stored or "-"), str(expected or "-"))
+    console.print(table)
+    if len(drift.differences) > show:
+        console.print(f"... and {len(drift.differences) - show} more")
+
+
+async def _main(*, verify: bool, demo: bool, seed: int, show: int, tamper: bool) -> int:
+    settings = Settings()
+    client, _ = await db.connect(settings)
+    try:
+        where = "embedded store" if settings.embedded else f"database {settings.mongodb_db!r}"
+        if demo:
+            columns = (TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+                await load_demo(
+                    settings=settings, seed=seed, size="embedded", progress=RichProgress(progress)
+                )
+        elif settings.embedded:
+            console.print("[yellow]MONGODB_URI is not set: the embedded store is empty.[/yellow]")
+        if tamper:
+            await _tamper()
+        started = time.perf_counter()
+        drift = await (rebuild.verify() if verify else rebuild.repair())
+        elapsed = time.perf_counter() - started
+        counts = drift.counts()
+        summary = ", ".join(f"{name} {n}" for name, n in counts.items())
+        if drift.clean:
+            console.print(f"[green]no drift[/green] in the {where}: {summary} ({elapsed:.1f}s)")
+            return 0
+        _report(drift, show)
+        if verify:
+            console.print(f"[red]drift[/red] in the {where}: {summary} ({elapsed:.1f}s)")
+            return 1
+        console.print(f"[green]repaired[/green] the {where}: {summary} ({elapsed:.1f}s)")
+        return 0
+    finally:
+        db.close(client)
+
+
+@app.command()
+def main(
+    verify: bool = typer.Option(
+        False, "--verify", help="Only compare; exit 1 on any drift, printing what differs."
+    ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Load the demo data set (embedded size) into the store first."
+    ),
+    seed: int = typer.Option(42, help="Demo seed (with --demo)."),
+    show: int = typer.Option(20, help="How many differences to print."),
+    tamper: bool = typer.Option(
+        False, "--tamper", hidden=True, help="Corrupt three buckets first (demonstration)."
+    ),
+) -> None:
+    """Rebuild or verify the score buckets against the runs."""
+    code = asyncio.run(_main(verify=verify, demo=demo, seed=seed, show=show, tamper=tamper))
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

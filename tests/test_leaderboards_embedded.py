@@ -1,0 +1,170 @@
+"""The embedded-store speed-ups return exactly what mongomock itself returns.
+
+`service.leaderboards.embedded` patches mongomock (installed on import of the leaderboards
+package, so it is active here); each test compares a patched path with mongomock's original
+on randomized documents.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import mongomock
+import pytest
+from bson import ObjectId
+from mongomock import filtering, helpers
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from service.leaderboards import embedded
+
+ORIGINAL = embedded.ORIGINALS
+
+
+@pytest.fixture
+def collection() -> Any:
+    embedded.install()
+    rng = random.Random(1)
+    ids = [ObjectId() for _ in range(6)]
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    values: list[Any] = [
+        None,
+        "a",
+        "b",
+        "A",
+        1,
+        1.0,
+        True,
+        0,
+        *ids[:3],
+        day,
+        [ids[0], "a"],
+        {"x": 1},
+    ]
+    docs = []
+    for i in range(300):
+        doc: dict[str, Any] = {"_id": ids[3] if i == 0 else ObjectId(), "n": i}
+        for field in ("kind", "ref", "other"):
+            if rng.random() < 0.9:
+                doc[field] = rng.choice(values)
+        doc["day"] = day + timedelta(days=rng.randrange(5))
+        docs.append(doc)
+    coll = mongomock.MongoClient(tz_aware=True).db.things
+    coll.insert_many(docs)
+    coll.ids = ids  # the filters below use them
+    return coll
+
+
+def _filters(ids: list[ObjectId]) -> list[dict[str, Any]]:
+    return [
+        {"_id": ids[3]},
+        {"_id": ids[4]},
+        {"_id": str(ids[3])},
+        {"kind": "a"},
+        {"kind": "A"},
+        {"ref": ids[0]},
+        {"ref": ids[0], "kind": "b"},
+        {"kind": {"$in": ["a", "b"]}},
+        {"ref": {"$in": [ids[0], ids[1]]}, "day": {"$gte": datetime(2026, 1, 2, tzinfo=UTC)}},
+        {"kind": "a", "$or": [{"ref": None}, {"other": 1}]},
+        {"other": "a", "n": {"$lt": 100}},
+        {"ref.x": 1},
+        {
+            "day": {
+                "$gte": datetime(2026, 1, 2, tzinfo=UTC),
+                "$lt": datetime(2026, 1, 4, tzinfo=UTC),
+            }
+        },
+        {"kind": "a", "day": {"$lt": datetime(2026, 1, 3, tzinfo=UTC)}},
+        {"n": {"$gte": 5, "$lt": 9}},
+        {},
+    ]
+
+
+def test_queries_find_the_same_documents(collection: Any) -> None:
+    for spec in _filters(collection.ids):
+        query = helpers.patch_datetime_awareness_in_document(spec)  # as find() passes it
+        patched = [d["n"] for d in collection._iter_documents(query)]
+        original = [d["n"] for d in ORIGINAL["iter_documents"](collection, query)]
+        assert patched == original, query
+
+
+def test_cursors_return_the_same_rows_with_skip_and_limit(collection: Any) -> None:
+    for skip, limit in [(0, 0), (5, 0), (0, 7), (290, 50), (400, 0)]:
+        cursor = collection.find({}, sort=[("n", -1)], skip=skip, limit=limit)
+        expected = cursor.clone()._compute_results(with_limit_and_skip=True)
+        assert list(cursor) == expected
+
+
+def test_aggregates_match_mongomock_without_pushdown(collection: Any) -> None:
+    ids = collection.ids
+    pipelines = [
+        [{"$match": {"kind": {"$in": ["a", "b"]}}}, {"$project": {"kind": 1, "day": 1}}],
+        [
+            {"$match": {"ref": ids[0]}},
+            {"$group": {"_id": {"k": "$kind", "d": "$day"}, "n": {"$sum": "$n"}}},
+            {"$sort": {"_id.k": 1, "_id.d": -1, "n": 1}},
+        ],
+        [{"$group": {"_id": "$other", "n": {"$sum": 1}}}],
+        [{"$sort": {"kind": 1, "other": -1, "n": 1}}, {"$limit": 60}],
+    ]
+    for pipeline in pipelines:
+        patched = list(collection.aggregate(pipeline))
+        docs = list(collection.find({}))
+        original = list(
+            mongomock.aggregate.process_pipeline(docs, collection.database, pipeline, None)
+        )
+        assert patched == original, pipeline
+
+
+def test_fast_sort_keys_order_like_bson(collection: Any) -> None:
+    rng = random.Random(2)
+    ids = sorted(ObjectId() for _ in range(3))
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    values: list[Any] = [
+        None,
+        True,
+        False,
+        -1,
+        0,
+        2.5,
+        3,
+        "",
+        "a",
+        "B",
+        *ids,
+        day,
+        day.replace(day=2),
+    ]
+    values += [{"a": v} for v in values[:6]] + [{"a": 1, "b": ids[0]}, {"b": 1}, {}]
+    for _ in range(2000):
+        a, b = rng.choice(values), rng.choice(values)
+        fast = filtering.BsonComparable(a) < filtering.BsonComparable(b)
+        slow = bool(ORIGINAL["bson_comparable"](a) < ORIGINAL["bson_comparable"](b))
+        assert fast == slow, (a, b)
+
+
+def test_insert_many_refuses_duplicates_like_mongomock() -> None:
+    embedded.install()
+    results = []
+    for patched in (True, False):
+        coll = mongomock.MongoClient().db.buckets
+        coll.create_index([("k", 1), ("d", 1)], unique=True)
+        coll.insert_one({"k": "a", "d": 1})
+        insert = coll.insert_many if patched else ORIGINAL["insert_many"].__get__(coll)
+        docs = [{"k": "a", "d": 2}, {"k": "a", "d": 1}, {"k": "b", "d": 1}, {"k": "a", "d": 2}]
+        with pytest.raises(BulkWriteError) as unordered:
+            insert([dict(d) for d in docs], ordered=False)
+        with pytest.raises(BulkWriteError) as ordered:
+            insert([{"k": "c", "d": 1}, {"k": "c", "d": 1}, {"k": "d", "d": 1}])
+        stored = sorted((d["k"], d["d"]) for d in coll.find({}, {"_id": 0}))
+        details = [
+            [(e["index"], e["code"]) for e in exc.value.details["writeErrors"]]
+            for exc in (unordered, ordered)
+        ]
+        results.append((stored, details))
+        with pytest.raises(DuplicateKeyError):
+            coll.insert_one({"k": "b", "d": 1})
+    assert results[0] == results[1]
+    assert results[0][0] == [("a", 1), ("a", 2), ("b", 1), ("c", 1)]
