@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from beanie import Document
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
@@ -12,6 +14,7 @@ MAX_LIMIT = 100
 
 
 T = TypeVar("T")
+D = TypeVar("D", bound=Document)
 
 
 class Page(BaseModel, Generic[T]):
@@ -35,3 +38,17 @@ def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+async def fetch_page(
+    document: type[D], criteria: Mapping[str, Any], sort: list[tuple[str, int]], page: PageParams
+) -> tuple[list[D], int]:
+    """One page of `document` matching `criteria`, and how many match in all.
+
+    Ties are broken by `_id` (in the direction of the last sort key) so pages never overlap.
+    """
+    if sort[-1][0] != "_id":
+        sort = [*sort, ("_id", sort[-1][1])]
+    total = await document.find(criteria).count()
+    rows = await document.find(criteria).sort(sort).skip(page.offset).limit(page.limit).to_list()
+    return rows, total

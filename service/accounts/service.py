@@ -21,7 +21,7 @@ from service.errors import (
     Unauthorized,
     Unprocessable,
 )
-from service.pagination import Page, PageParams
+from service.pagination import Page, PageParams, fetch_page
 from service.security import create_access_token, dummy_verify, hash_password, verify_password
 from service.settings import Settings
 
@@ -258,11 +258,7 @@ async def search(*, query: str | None, page: PageParams) -> Page[UserPublic]:
     criteria: dict = {}
     if query and query.strip():
         criteria["name_key"] = {"$regex": re.escape(name_key(query))}
-    find = User.find(criteria)
-    total = await find.count()
-    users = (
-        await User.find(criteria).sort(+User.name_key).skip(page.offset).limit(page.limit).to_list()
-    )
+    users, total = await fetch_page(User, criteria, [("name_key", 1)], page)
     return await public_page(users, total, page)
 
 

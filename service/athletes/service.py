@@ -39,7 +39,7 @@ from service.athletes.schemas import (
 )
 from service.competitions import service as competitions
 from service.errors import Conflict, NotFound, Unprocessable
-from service.pagination import Page, PageParams
+from service.pagination import Page, PageParams, fetch_page
 
 ASC, DESC = SortDirection.ASCENDING, SortDirection.DESCENDING
 
@@ -137,14 +137,7 @@ async def search(*, filters: AthleteFilters, page: PageParams) -> Page[AthleteSu
         criteria["disciplines"] = filters.discipline
     if filters.nationality:
         criteria["nationality"] = filters.nationality
-    total = await Athlete.find(criteria).count()
-    found = (
-        await Athlete.find(criteria)
-        .sort([("name_key", ASC), ("_id", ASC)])
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    found, total = await fetch_page(Athlete, criteria, [("name_key", ASC)], page)
     return Page[AthleteSummary](
         items=[to_summary(a) for a in found], total=total, limit=page.limit, offset=page.offset
     )
@@ -237,14 +230,7 @@ async def calendar(
         criteria["event_starts_at"] = starts
     if not filters.include_withdrawn:
         criteria["status"] = {"$in": pipelines.ACTIVE_STATUSES}
-    total = await CalendarEntry.find(criteria).count()
-    found = (
-        await CalendarEntry.find(criteria)
-        .sort([("event_starts_at", ASC), ("_id", ASC)])
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    found, total = await fetch_page(CalendarEntry, criteria, [("event_starts_at", ASC)], page)
     return Page[CalendarEntryRead](
         items=await _entry_reads(found), total=total, limit=page.limit, offset=page.offset
     )
@@ -277,14 +263,7 @@ async def unfollow(*, user: User, athlete_id: PydanticObjectId) -> None:
 async def following(*, user: User, page: PageParams) -> Page[FollowedAthlete]:
     """The athletes the user follows, most recently followed first."""
     criteria = {"follower_id": user.id}
-    total = await Follow.find(criteria).count()
-    follows = (
-        await Follow.find(criteria)
-        .sort([("created_at", DESC), ("_id", DESC)])
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    follows, total = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
     found = await Athlete.find({"_id": {"$in": [f.athlete_id for f in follows]}}).to_list()
     by_id = {a.id: a for a in found}
     items = [
@@ -298,14 +277,7 @@ async def following(*, user: User, page: PageParams) -> Page[FollowedAthlete]:
 async def followers(*, athlete: Athlete, page: PageParams) -> Page[UserPublic]:
     """Public profiles of the athlete's followers, most recent first."""
     criteria = {"athlete_id": athlete.id}
-    total = await Follow.find(criteria).count()
-    follows = (
-        await Follow.find(criteria)
-        .sort([("created_at", DESC), ("_id", DESC)])
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    follows, total = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
     found = await User.find({"_id": {"$in": [f.follower_id for f in follows]}}).to_list()
     by_id = {u.id: u for u in found}
     users = [by_id[f.follower_id] for f in follows if f.follower_id in by_id]

@@ -14,7 +14,7 @@ from documents import City, Team, User
 from service.cities.schemas import CityCreate, CityRead, CityUpdate
 from service.cities.slug import slugify
 from service.errors import Conflict, NotFound, Unprocessable
-from service.pagination import Page, PageParams
+from service.pagination import Page, PageParams, fetch_page
 from service.teams.membership import add_member, remove_member
 
 
@@ -115,10 +115,7 @@ async def search(*, query: str | None, page: PageParams) -> Page[CityRead]:
     if query and slugify(query):
         # slugs fold accents and case, so "sao" finds São Paulo
         criteria["slug"] = {"$regex": re.escape(slugify(query))}
-    total = await City.find(criteria).count()
-    cities = (
-        await City.find(criteria).sort(+City.slug).skip(page.offset).limit(page.limit).to_list()
-    )
+    cities, total = await fetch_page(City, criteria, [("slug", 1)], page)
     return Page[CityRead](
         items=await to_reads(cities), total=total, limit=page.limit, offset=page.offset
     )

@@ -27,7 +27,7 @@ from service.competitions.schemas import (
     EventUpdate,
 )
 from service.errors import Conflict, NotFound, Unprocessable
-from service.pagination import Page, PageParams
+from service.pagination import Page, PageParams, fetch_page
 
 ASC, DESC = SortDirection.ASCENDING, SortDirection.DESCENDING
 
@@ -143,14 +143,7 @@ async def search(*, filters: CompetitionFilters, page: PageParams) -> Page[Compe
         criteria["status"] = filters.status
     if filters.search and filters.search.strip():
         criteria["name_key"] = {"$regex": re.escape(key(filters.search))}
-    total = await Competition.find(criteria).count()
-    found = (
-        await Competition.find(criteria)
-        .sort([("starts_on", ASC), ("_id", ASC)])
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    found, total = await fetch_page(Competition, criteria, [("starts_on", ASC)], page)
     return Page[CompetitionRead](
         items=[to_read(c) for c in found], total=total, limit=page.limit, offset=page.offset
     )
@@ -258,14 +251,7 @@ def _check_within(competition: Competition, starts_at: datetime) -> None:
 async def list_events(*, competition: Competition, page: PageParams) -> Page[EventRead]:
     """A competition's events by start time."""
     criteria = {"competition_id": competition.id}
-    total = await Event.find(criteria).count()
-    found = (
-        await Event.find(criteria)
-        .sort([("starts_at", ASC), ("_id", ASC)])
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    found, total = await fetch_page(Event, criteria, [("starts_at", ASC)], page)
     return Page[EventRead](
         items=[event_to_read(e) for e in found], total=total, limit=page.limit, offset=page.offset
     )

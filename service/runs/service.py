@@ -23,7 +23,7 @@ from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
-from service.pagination import Page, PageParams
+from service.pagination import Page, PageParams, fetch_page
 from service.runs import routes, scoring
 from service.runs.limits import as_utc, check_plausible, round_to_metres
 from service.runs.schemas import RunCreate, RunDetail, RunRead, RunUpdate
@@ -106,14 +106,7 @@ async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
         started["$lt"] = filters.started_to
     if started:
         criteria["started_at"] = started
-    total = await Run.find(criteria).count()
-    runs = (
-        await Run.find(criteria)
-        .sort(-Run.started_at, -Run.id)  # type: ignore[operator]
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    runs, total = await fetch_page(Run, criteria, [("started_at", -1)], page)
     return Page[RunRead](
         items=[to_read(r) for r in runs], total=total, limit=page.limit, offset=page.offset
     )

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from documents import City, Invitation, Membership, Team, User
 from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
-from service.pagination import Page, PageParams
+from service.pagination import Page, PageParams, fetch_page
 from service.teams.membership import add_member, membership, remove_member, stored_now
 from service.teams.schemas import (
     InvitationRead,
@@ -110,8 +110,7 @@ async def search(
         criteria["kind"] = kind
     if query and query.strip():
         criteria["name"] = {"$regex": re.escape(" ".join(query.split())), "$options": "i"}
-    total = await Team.find(criteria).count()
-    teams = await Team.find(criteria).sort(+Team.name).skip(page.offset).limit(page.limit).to_list()
+    teams, total = await fetch_page(Team, criteria, [("name", 1)], page)
     return Page[TeamRead](
         items=[to_read(t) for t in teams], total=total, limit=page.limit, offset=page.offset
     )
@@ -228,30 +227,15 @@ async def _member_reads(memberships: list[Membership]) -> list[MemberRead]:
 
 
 async def members(*, team: Team, page: PageParams) -> Page[MemberRead]:
-    criteria = Membership.find(Membership.team_id == team.id)
-    total = await criteria.count()
-    rows = (
-        await Membership.find(Membership.team_id == team.id)
-        # joined_at is stored to the millisecond: _id breaks ties in insertion order
-        .sort(+Membership.joined_at, +Membership.id)
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    # joined_at is stored to the millisecond: _id breaks ties in insertion order
+    rows, total = await fetch_page(Membership, {"team_id": team.id}, [("joined_at", 1)], page)
     return Page[MemberRead](
         items=await _member_reads(rows), total=total, limit=page.limit, offset=page.offset
     )
 
 
 async def teams_of(*, user: User, page: PageParams) -> Page[UserTeamRead]:
-    total = await Membership.find(Membership.user_id == user.id).count()
-    rows = (
-        await Membership.find(Membership.user_id == user.id)
-        .sort(+Membership.joined_at, +Membership.id)
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    rows, total = await fetch_page(Membership, {"user_id": user.id}, [("joined_at", 1)], page)
     team_ids = [m.team_id for m in rows]
     teams = {t.id: t for t in await Team.find({"_id": {"$in": team_ids}}).to_list()}
     items = [
@@ -322,14 +306,7 @@ async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead
         "status": "pending",
         "expires_at": {"$gt": datetime.now(UTC)},
     }
-    total = await Invitation.find(criteria).count()
-    rows = (
-        await Invitation.find(criteria)
-        .sort(-Invitation.created_at, -Invitation.id)
-        .skip(page.offset)
-        .limit(page.limit)
-        .to_list()
-    )
+    rows, total = await fetch_page(Invitation, criteria, [("created_at", -1)], page)
     return Page[InvitationRead](
         items=await invitation_reads(rows), total=total, limit=page.limit, offset=page.offset
     )
