@@ -7,7 +7,8 @@ from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
 from documents.user import utcnow
 
-BucketKind = Literal["team", "city", "user"]
+# day buckets, and month rollups of the same three (keyed by the first day of the month)
+BucketKind = Literal["team", "city", "user", "team_month", "city_month", "user_month"]
 
 
 class Run(Document):

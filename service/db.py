@@ -30,6 +30,10 @@ def make_client(settings: Settings) -> Any:
         )
     from mongomock_motor import AsyncMongoMockClient
 
+    from service import embedded_store
+
+    embedded_store.install()
+
     log.warning(
         "Embedded store: data is kept in memory only and is lost when the process stops. "
         "Set MONGODB_URI (and SECRET_KEY) to use a real MongoDB, e.g. `docker compose up`."

@@ -242,23 +242,9 @@ async def test_50_concurrent_submissions_lose_and_double_no_points(
     assert sum(r["score"] for r in runs) == sum(r["score"] for r in created.values())
 
 
-# Known bug outside the runs module: buckets.apply(run, -1) deletes a bucket as soon as its
-# `runs` is <= 0. When two transitions of one run overlap (X→Y by one PATCH, then Y→Z or a
-# DELETE of Y by another request), the second one's -Y can reach a bucket before the first one's
-# +Y: the bucket dips to -1 and is deleted, and the late +Y recreates it at +1, so points
-# survive the run. Fix: delete only buckets that are exactly zero (runs == score == distance_m
-# == 0), after either sign. The deterministic test below is strict (it fails as XPASS once
-# buckets.apply is fixed: then drop both marks); the randomized ones hit the race only on some
-# interleavings (FastAPI runs sync dependencies in threads), hence not strict.
-BUCKET_DELETE_RACE = pytest.mark.xfail(
-    strict=True, reason="buckets.apply deletes buckets that dip below zero (see comment)"
-)
-BUCKET_DELETE_RACE_SOMETIMES = pytest.mark.xfail(
-    strict=False, reason="buckets.apply deletes buckets that dip below zero (see comment)"
-)
-
-
-@BUCKET_DELETE_RACE
+# Overlapping transitions of one run (X→Y by one PATCH, then a DELETE of Y by another request):
+# the DELETE's -Y may reach a bucket before the PATCH's +Y, so a bucket dips below zero for a
+# moment. buckets.apply deletes only exactly-empty buckets, so the late +Y brings it back to zero.
 async def test_a_delete_overtaking_an_edits_bucket_move_leaves_no_points(
     client: httpx.AsyncClient, runner: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -283,7 +269,6 @@ async def test_a_delete_overtaking_an_edits_bucket_move_leaves_no_points(
     assert await assert_totals_match_runs(client, runner) == []
 
 
-@BUCKET_DELETE_RACE_SOMETIMES
 @pytest.mark.usefixtures("yielding_database")
 async def test_concurrent_edits_keep_the_totals_exact(
     api: Api, client: httpx.AsyncClient, runner: Account
@@ -310,7 +295,6 @@ async def test_concurrent_edits_keep_the_totals_exact(
     assert {k: final[k] for k in edits[0]} in [{**e, "started_at": e["started_at"]} for e in edits]
 
 
-@BUCKET_DELETE_RACE_SOMETIMES
 @pytest.mark.usefixtures("yielding_database")
 async def test_edits_racing_a_delete_leave_no_points_behind(
     client: httpx.AsyncClient, runner: Account

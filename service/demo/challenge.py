@@ -27,7 +27,7 @@ from documents import City, Membership, Run, Team, User
 from service.cities import service as cities
 from service.demo.progress import Progress
 from service.demo.users import DemoUser
-from service.leaderboards import buckets, embedded, rebuild
+from service.leaderboards import buckets, rebuild
 from service.runs.scoring import score as run_score
 
 # (name, ISO 3166-1 alpha-2, share of the runners)
@@ -271,7 +271,6 @@ async def load_challenge(
     runs: int | None = None,
 ) -> dict[str, int]:
     """Upsert the Challenge Run demo; `runs` overrides the size's run count (the benchmark)."""
-    embedded.install()  # the embedded store needs it for demo-sized collections
     # the users' actual ids: a re-run with another seed keeps the first run's documents
     emails = {u.email: u for u in users}
     stored = await User.find({"email": {"$in": list(emails)}}).to_list()

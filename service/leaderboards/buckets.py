@@ -77,7 +77,7 @@ async def apply(run: Run, sign: int) -> None:
 
     One ordered bulk write of `$inc` upserts. When two first upserts of the same bucket race, the
     loser fails with a duplicate key and the ops from that one on are retried (then as updates).
-    Buckets emptied by a removal are deleted, so boards never list an entity with 0 runs.
+    Buckets left exactly empty are deleted, so boards never list an entity with 0 runs.
     """
     collection = ScoreBucket.get_motor_collection()
     inc = {
@@ -96,7 +96,10 @@ async def apply(run: Run, sign: int) -> None:
             if attempt == 2 or not errors or errors[0].get("code") != DUPLICATE_KEY:
                 raise
             ops = ops[errors[0]["index"] :]
-    if sign < 0:
-        await collection.bulk_write(
-            [DeleteOne({**key, "runs": {"$lte": 0}}) for key in keys], ordered=False
-        )
+    # Delete only buckets that are exactly empty, after either sign: when two changes of one
+    # run overlap, a removal may reach a bucket before the matching addition, so a bucket can
+    # dip below zero for a moment and must survive that to come back to the right total.
+    await collection.bulk_write(
+        [DeleteOne({**key, "runs": 0, "score": 0, "distance_m": 0}) for key in keys],
+        ordered=False,
+    )

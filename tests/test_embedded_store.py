@@ -1,8 +1,8 @@
 """The embedded-store speed-ups return exactly what mongomock itself returns.
 
-`service.leaderboards.embedded` patches mongomock (installed on import of the leaderboards
-package, so it is active here); each test compares a patched path with mongomock's original
-on randomized documents.
+`service.embedded_store` patches mongomock (installed by `service.db` when it opens the embedded
+store, and here explicitly); each test compares a patched path with mongomock's original on
+randomized documents.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from bson import ObjectId
 from mongomock import filtering, helpers
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from service.leaderboards import embedded
+from service import embedded_store as embedded
 
+embedded.install()
 ORIGINAL = embedded.ORIGINALS
 
 

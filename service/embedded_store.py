@@ -17,11 +17,10 @@ string or ObjectId fields, and `$gte`/`$lt` on dates, reject non-matching docume
 full filter runs; a leading `$match` is evaluated as `find(filter)`, and a plain inclusion
 `$project` after it as the projection; `insert_many` checks unique keys against a set built once
 per call; sorting compares plain tuple keys ordered exactly like the BSON comparison.
-Idempotent, and a no-op without mongomock. `tests/test_leaderboards_embedded.py` checks each
+Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
 path against mongomock's own behaviour.
 
-TODO(lead): this belongs in `service/db.py` (embedded branch of `make_client`); until then the
-leaderboards package installs it on import.
+`service/db.py` installs it when it opens the embedded store.
 """
 
 from __future__ import annotations
