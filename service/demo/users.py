@@ -6,9 +6,9 @@ import random
 from dataclasses import dataclass
 
 from beanie import PydanticObjectId
-from pymongo import UpdateOne
 
 from documents import User
+from documents.user import utcnow
 from service.demo.progress import Progress
 from service.security import hash_password
 from service.settings import Settings
@@ -104,35 +104,48 @@ def demo_user_specs(rng: random.Random, count: int = USER_COUNT) -> list[DemoUse
 async def load_users(
     *, settings: Settings, rng: random.Random, size: str, progress: Progress
 ) -> list[DemoUser]:
+    """Insert the demo users that are missing; returns every demo user as stored.
+
+    Demo users are keyed by email. Existing ones are kept as they are (id and name), so a
+    re-run with any seed creates no duplicates and never renames anyone; a generated name
+    already taken by another account gets a number.
+    """
     from service.demo import DEMO_PASSWORD
 
     specs = demo_user_specs(rng)
     progress.start("users", len(specs))
-    # One hash for every demo user: they share the documented demo password.
-    password_hash = await hash_password(settings, DEMO_PASSWORD)
-    ops = []
-    for spec in specs:
-        ops.append(
-            UpdateOne(
-                {"email": spec.email},
-                {
-                    "$set": {"name": spec.name, "name_key": spec.name.casefold()},
-                    "$setOnInsert": {
-                        "_id": spec.id,
-                        "email": spec.email,
-                        "password_hash": password_hash,
-                        "role": "user",
-                        "city_id": None,
-                        "bio": None,
-                        "xp": 0,
-                        "level": 1,
-                        "token_version": 0,
-                        "created_at": User.model_fields["created_at"].default_factory(),  # type: ignore[misc]
-                    },
-                },
-                upsert=True,
-            )
+    collection = User.get_motor_collection()
+    stored = {
+        doc["email"]: DemoUser(doc["_id"], doc["name"], doc["email"])
+        async for doc in collection.find(
+            {"email": {"$in": [s.email for s in specs]}}, {"name": 1, "email": 1}
         )
-    await User.get_motor_collection().bulk_write(ops, ordered=False)
+    }
+    missing = [spec for spec in specs if spec.email not in stored]
+    if missing:
+        taken = {
+            doc["name_key"]
+            async for doc in collection.find(
+                {"name_key": {"$in": [s.name.casefold() for s in missing]}}, {"name_key": 1}
+            )
+        }
+        # One hash for every demo user: they share the documented demo password.
+        password_hash = await hash_password(settings, DEMO_PASSWORD)
+        now = utcnow()
+        docs = []
+        for number, spec in enumerate(missing, start=1):
+            name = spec.name if spec.name.casefold() not in taken else f"{spec.name} {number}"
+            docs.append(
+                User(
+                    id=spec.id,
+                    name=name,
+                    name_key=name.casefold(),
+                    email=spec.email,
+                    password_hash=password_hash,
+                    created_at=now,
+                ).model_dump(by_alias=True, exclude={"revision_id"})
+            )
+            stored[spec.email] = DemoUser(spec.id, name, spec.email)
+        await collection.insert_many(docs, ordered=False)
     progress.advance(len(specs))
-    return specs
+    return [stored[spec.email] for spec in specs]
