@@ -73,12 +73,17 @@ class RunRoute(Document):
 
 
 class ScoreBucket(Document):
-    """Pre-aggregated totals of one entity for one UTC day, moved with $inc on every run change.
+    """Pre-aggregated totals of one entity for one UTC day (or month), moved with $inc.
 
     kind=team: entity_id is the run's team; kind=city: the run's city; kind=user: the runner,
     with city_id the city the runs were credited to (so user boards filter by city history).
+    The `_month` kinds are month rollups of the same (day = the first of the month).
+    The id is the natural key "<kind>|<entity_id>|<city_id or ->|<YYYY-MM-DD>"
+    (`service.leaderboards.buckets.bucket_id`): every $inc upsert addresses one bucket by _id,
+    which is unique by construction and the cheapest lookup on any store.
     """
 
+    id: str | PydanticObjectId | None = None  # type: ignore[assignment]
     kind: BucketKind
     entity_id: PydanticObjectId
     city_id: PydanticObjectId | None = None
@@ -91,16 +96,7 @@ class ScoreBucket(Document):
         name = "score_buckets"
         use_revision = False
         indexes = [  # noqa: RUF012
-            IndexModel(
-                [
-                    ("kind", ASCENDING),
-                    ("entity_id", ASCENDING),
-                    ("city_id", ASCENDING),
-                    ("day", ASCENDING),
-                ],
-                name="bucket_key_unique",
-                unique=True,
-            ),
+            # every board: one kind over a range of days
             IndexModel([("kind", ASCENDING), ("day", ASCENDING)], name="kind_day"),
         ]
 

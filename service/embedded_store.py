@@ -86,7 +86,8 @@ def install() -> None:
         if not isinstance(filter, dict) or self._store.is_empty:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
         id_value = filter.get("_id")
-        if len(filter) == 1 and isinstance(id_value, _FILTER_TYPES):
+        if isinstance(id_value, _FILTER_TYPES):
+            # `_id` equality (alone or with other conditions): one dict lookup, then the filter
             doc = self._store._documents.get(id_value)
             return iter([doc] if doc is not None and filtering.filter_applies(filter, doc) else [])
         allowed: list[tuple[str, Any]] = []  # (field, the set of values it may equal)

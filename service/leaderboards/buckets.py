@@ -53,6 +53,11 @@ def distance_m(distance_km: float) -> int:
     return math.floor(distance_km * 1000 + 0.5)
 
 
+def bucket_id(kind: str, entity_id: Any, city_id: Any, day: datetime) -> str:
+    """The natural key of a bucket, used as its _id."""
+    return f"{kind}|{entity_id}|{city_id or '-'}|{day_of(day):%Y-%m-%d}"
+
+
 def bucket_keys(run: Run) -> list[dict[str, Any]]:
     """The six bucket keys a run counts in (four when it has no city)."""
     entities: list[tuple[Entity, PydanticObjectId, PydanticObjectId | None]] = [
@@ -75,8 +80,9 @@ def bucket_keys(run: Run) -> list[dict[str, Any]]:
 async def apply(run: Run, sign: int) -> None:
     """Add (sign=+1) or remove (sign=-1) a run's contribution to its buckets.
 
-    One ordered bulk write of `$inc` upserts. When two first upserts of the same bucket race, the
-    loser fails with a duplicate key and the ops from that one on are retried (then as updates).
+    One ordered bulk write of `$inc` upserts addressed by `_id` (the natural key). When two
+    first upserts of the same bucket race, the loser fails with a duplicate key and the ops
+    from that one on are retried (then as updates).
     Buckets left exactly empty are deleted, so boards never list an entity with 0 runs.
     """
     collection = ScoreBucket.get_motor_collection()
@@ -85,8 +91,11 @@ async def apply(run: Run, sign: int) -> None:
         "distance_m": sign * distance_m(run.distance_km),
         "runs": sign,
     }
-    keys = bucket_keys(run)
-    ops = [UpdateOne(key, {"$inc": inc}, upsert=True) for key in keys]
+    ids = [bucket_id(**key) for key in bucket_keys(run)]
+    ops = [
+        UpdateOne({"_id": _id}, {"$inc": inc, "$setOnInsert": key}, upsert=True)
+        for _id, key in zip(ids, bucket_keys(run), strict=True)
+    ]
     for attempt in range(3):
         try:
             await collection.bulk_write(ops, ordered=True)
@@ -100,6 +109,6 @@ async def apply(run: Run, sign: int) -> None:
     # run overlap, a removal may reach a bucket before the matching addition, so a bucket can
     # dip below zero for a moment and must survive that to come back to the right total.
     await collection.bulk_write(
-        [DeleteOne({**key, "runs": 0, "score": 0, "distance_m": 0}) for key in keys],
+        [DeleteOne({"_id": _id, "runs": 0, "score": 0, "distance_m": 0}) for _id in ids],
         ordered=False,
     )

@@ -18,7 +18,7 @@ from pymongo import UpdateOne
 
 from documents import Run, ScoreBucket
 from service.leaderboards import pipelines
-from service.leaderboards.buckets import Entity, day_of, month_kind, month_of
+from service.leaderboards.buckets import Entity, bucket_id, day_of, month_kind, month_of
 
 Key = tuple[str, PydanticObjectId, PydanticObjectId | None, datetime]
 TOTALS = ("score", "distance_m", "runs")
@@ -104,49 +104,66 @@ async def expected_buckets() -> dict[Key, Totals]:
     return expected
 
 
-async def stored_buckets() -> dict[Key, tuple[Any, Totals]]:
-    """Every stored bucket: key → (its _id, its totals)."""
+async def stored_buckets() -> tuple[dict[Key, tuple[Any, Totals]], list[tuple[Key, Any, Totals]]]:
+    """Every stored bucket: key → (its _id, its totals), and the misplaced ones.
+
+    A bucket is misplaced when its _id is not its natural key (`buckets.bucket_id`), e.g. one
+    written by hand: `apply` would never find it, so it is always stale.
+    """
     stored: dict[Key, tuple[Any, Totals]] = {}
+    misplaced: list[tuple[Key, Any, Totals]] = []
     cursor = ScoreBucket.get_motor_collection().find({})
     async for doc in cursor:
         key = _key(doc["kind"], doc["entity_id"], doc.get("city_id"), doc["day"])
         totals = Totals(*(int(doc.get(name, 0)) for name in TOTALS))
-        stored[key] = (doc["_id"], totals)
-    return stored
+        if doc["_id"] == bucket_id(*key):
+            stored[key] = (doc["_id"], totals)
+        else:
+            misplaced.append((key, doc["_id"], totals))
+    return stored, misplaced
 
 
-async def _compare() -> tuple[Drift, dict[Key, tuple[Any, Totals]]]:
+async def _compare() -> tuple[Drift, dict[Key, tuple[Any, Totals]], list[Any]]:
+    """The drift, the well-placed stored buckets and the ids of misplaced ones."""
     expected = await expected_buckets()
-    stored = await stored_buckets()
-    drift = Drift(expected=len(expected), stored=len(stored))
+    stored, misplaced = await stored_buckets()
+    drift = Drift(expected=len(expected), stored=len(stored) + len(misplaced))
     for key in sorted(expected.keys() | stored.keys(), key=_sort_key):
         want = expected.get(key)
         have = stored[key][1] if key in stored else None
         if want != have:
             drift.differences.append(Difference(key, have, want))
-    return drift, stored
+    for key, _, totals in sorted(misplaced, key=lambda row: _sort_key(row[0])):
+        drift.differences.append(Difference(key, totals, None))
+    return drift, stored, [bucket for _, bucket, _ in misplaced]
 
 
 async def verify() -> Drift:
     """Compare the stored buckets with what the runs say; nothing is written."""
-    drift, _ = await _compare()
+    drift, _, _ = await _compare()
     return drift
 
 
 async def repair(*, batch_size: int = 1000, insert_batch_size: int = 10_000) -> Drift:
     """Make the stored buckets equal to what the runs say; returns the drift it repaired."""
-    drift, stored = await _compare()
-    stale: list[Any] = []
+    drift, stored, stale = await _compare()
     updates: list[UpdateOne] = []
     inserts: list[dict[str, Any]] = []
     for difference in drift.differences:
         if difference.expected is None:
-            stale.append(stored[difference.key][0])
+            if difference.key in stored:
+                stale.append(stored[difference.key][0])
             continue
         totals = vars(difference.expected)
         if difference.stored is None:
             kind, entity_id, city_id, day = difference.key
-            bucket = {"kind": kind, "entity_id": entity_id, "city_id": city_id, "day": day}
+            bucket = {
+                "_id": bucket_id(kind, entity_id, city_id, day),
+                "kind": kind,
+                "entity_id": entity_id,
+                "city_id": city_id,
+                "day": day,
+            }
             inserts.append({**bucket, **totals})
         else:
             updates.append(UpdateOne({"_id": stored[difference.key][0]}, {"$set": totals}))
