@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from bson import ObjectId
 from typer.testing import CliRunner
 
 from documents import ScoreBucket
@@ -48,6 +49,33 @@ async def test_drift_is_detected_and_repaired(client: httpx.AsyncClient) -> None
     assert repaired.counts() == drift.counts()
     assert (await rebuild.verify()).clean
     assert await ScoreBucket.count() == drift.expected
+    board = await fetch(client, "/leaderboards/teams", period="all")
+    assert normalized(board["items"]) == normalized(await oracle(world, "teams", None, None))
+
+
+async def test_a_bucket_stored_under_a_foreign_id_is_replaced_so_runs_keep_counting(
+    client: httpx.AsyncClient,
+) -> None:
+    """A bucket written by hand (e.g. in the Mongo shell) under an ObjectId is not the one
+    run changes move; the rebuild swaps it for the bucket with the natural id."""
+    world = await random_world(random.Random(9), runs=30)
+    buckets = ScoreBucket.get_motor_collection()
+    original = await buckets.find_one({"kind": "team"}, sort=[("_id", 1)])
+    assert original is not None
+    await buckets.delete_one({"_id": original["_id"]})
+    await buckets.insert_one({**original, "_id": ObjectId()})
+
+    drift = await rebuild.verify()
+    assert drift.counts()["missing"] == 1
+    assert drift.counts()["stale"] == 1
+    await rebuild.repair()
+    assert (await rebuild.verify()).clean
+    assert (
+        await buckets.count_documents(
+            {"kind": "team", "entity_id": original["entity_id"], "day": original["day"]}
+        )
+        == 1
+    )
     board = await fetch(client, "/leaderboards/teams", period="all")
     assert normalized(board["items"]) == normalized(await oracle(world, "teams", None, None))
 
