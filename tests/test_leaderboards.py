@@ -11,7 +11,7 @@ import pytest
 from documents import Team
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
-from tests.test_leaderboards_world import World
+from tests.leaderboard_world import World
 
 DAY = datetime(2026, 1, 14, 9, tzinfo=UTC)  # a Wednesday
 

@@ -16,7 +16,7 @@ import pytest
 from beanie import PydanticObjectId
 
 from service.leaderboards import periods, pipelines, rebuild
-from tests.test_leaderboards_world import (
+from tests.leaderboard_world import (
     START,
     World,
     fetch,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from documents import ScoreBucket
 from service.leaderboards import rebuild
-from tests.test_leaderboards_world import fetch, normalized, oracle, random_world
+from tests.leaderboard_world import fetch, normalized, oracle, random_world
 
 
 async def test_drift_is_detected_and_repaired(client: httpx.AsyncClient) -> None:
