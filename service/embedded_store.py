@@ -203,7 +203,7 @@ def install() -> None:
     Collection._ensure_uniques = ensure_uniques  # type: ignore[method-assign]
     Collection.insert_many = insert_many  # type: ignore[method-assign]
     Collection.aggregate = aggregate  # type: ignore[method-assign]
-    filtering.BsonComparable = _comparable(filtering.bson_compare)
+    filtering.BsonComparable = _comparable(filtering.bson_compare)  # type: ignore[misc, assignment]
     _installed = True
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from beanie import Document
+from beanie import Document, SortDirection
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
@@ -41,14 +41,18 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 async def fetch_page(
-    document: type[D], criteria: Mapping[str, Any], sort: list[tuple[str, int]], page: PageParams
+    document: type[D],
+    criteria: Mapping[str, Any],
+    sort: list[tuple[str, int]],
+    page: PageParams,
 ) -> tuple[list[D], int]:
     """One page of `document` matching `criteria`, and how many match in all.
 
     Ties are broken by `_id` (in the direction of the last sort key) so pages never overlap.
     """
-    if sort[-1][0] != "_id":
-        sort = [*sort, ("_id", sort[-1][1])]
+    order = [(name, SortDirection(direction)) for name, direction in sort]
+    if order[-1][0] != "_id":
+        order.append(("_id", order[-1][1]))
     total = await document.find(criteria).count()
-    rows = await document.find(criteria).sort(sort).skip(page.offset).limit(page.limit).to_list()
+    rows = await document.find(criteria).sort(order).skip(page.offset).limit(page.limit).to_list()
     return rows, total

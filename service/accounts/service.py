@@ -6,7 +6,7 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 
-from beanie import PydanticObjectId
+from beanie import PydanticObjectId, SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from documents import LoginFailure, User
@@ -112,7 +112,7 @@ async def _check_lockout(settings: Settings, account: str) -> None:
     since = datetime.now(UTC) - _window(settings)
     recent = (
         await LoginFailure.find(LoginFailure.account == account, LoginFailure.at >= since)
-        .sort(-LoginFailure.at)
+        .sort([("at", SortDirection.DESCENDING)])
         .limit(settings.login_max_failures)
         .to_list()
     )

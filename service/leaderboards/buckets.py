@@ -68,7 +68,7 @@ def bucket_keys(run: Run) -> list[dict[str, Any]]:
         entities.append(("city", run.city_id, None))
     day = day_of(run.day)
     month = month_of(day)
-    keys = []
+    keys: list[dict[str, Any]] = []
     for entity, entity_id, city_id in entities:
         keys.append({"kind": entity, "entity_id": entity_id, "city_id": city_id, "day": day})
         keys.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from beanie import PydanticObjectId
+from beanie import PydanticObjectId, SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from documents import City, Invitation, Membership, Team, User
@@ -352,7 +352,7 @@ async def _on_user_deleted(*, user: User) -> None:
         if team is not None and team.owner_id == user.id:
             successor = (
                 await Membership.find(Membership.team_id == team.id, Membership.user_id != user.id)
-                .sort(+Membership.joined_at, +Membership.id)
+                .sort([("joined_at", SortDirection.ASCENDING), ("_id", SortDirection.ASCENDING)])
                 .first_or_none()
             )
             if successor is None:
