@@ -2,7 +2,7 @@
 """Quick start helper (standard library only, so it runs on a fresh machine with just Python).
 
     python3 scripts/dev.py serve   # the API on http://localhost:8000, embedded store + demo data
-    python3 scripts/dev.py test    # ruff + the whole pytest suite
+    python3 scripts/dev.py test    # ruff, mypy and the whole pytest suite
 
 Both create `.venv` when missing and (re)install requirements whenever they change.
 """
@@ -69,11 +69,16 @@ def serve(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    for step in (["-m", "ruff", "check", "."], ["-m", "ruff", "format", "--check", "."]):
+    checks = (
+        ["-m", "ruff", "check", "."],
+        ["-m", "ruff", "format", "--check", "."],
+        ["-m", "mypy", "service", "documents"],
+    )
+    for step in checks:
         code = run(*step)
         if code:
             print(
-                "ruff found problems (fix with: .venv/bin/ruff check --fix . && "
+                f"{step[1]} found problems (ruff fixes most: .venv/bin/ruff check --fix . && "
                 ".venv/bin/ruff format .)",
                 flush=True,
             )
