@@ -8,7 +8,9 @@ from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 from documents.user import utcnow
 
 # day buckets, and month rollups of the same three (keyed by the first day of the month)
-BucketKind = Literal["team", "city", "user", "team_month", "city_month", "user_month"]
+BucketKind = Literal[
+    "team", "city", "user", "member", "team_month", "city_month", "user_month", "member_month"
+]
 
 
 class Run(Document):
@@ -76,9 +78,10 @@ class ScoreBucket(Document):
     """Pre-aggregated totals of one entity for one UTC day (or month), moved with $inc.
 
     kind=team: entity_id is the run's team; kind=city: the run's city; kind=user: the runner,
-    with city_id the city the runs were credited to (so user boards filter by city history).
+    with city_id the city the runs were credited to (so user boards filter by city history);
+    kind=member: the runner within the run's team (team_id), for a team's own board.
     The `_month` kinds are month rollups of the same (day = the first of the month).
-    The id is the natural key "<kind>|<entity_id>|<city_id or ->|<YYYY-MM-DD>"
+    The id is the natural key "<kind>|<entity_id>|<team_id or ->|<city_id or ->|<YYYY-MM-DD>"
     (`service.leaderboards.buckets.bucket_id`): every $inc upsert addresses one bucket by _id,
     which is unique by construction and the cheapest lookup on any store.
     """
@@ -86,6 +89,7 @@ class ScoreBucket(Document):
     id: str | PydanticObjectId | None = None  # type: ignore[assignment]
     kind: BucketKind
     entity_id: PydanticObjectId
+    team_id: PydanticObjectId | None = None  # member buckets only
     city_id: PydanticObjectId | None = None
     day: datetime
     score: int = 0

@@ -52,8 +52,9 @@ async def _tamper() -> None:
 def _report(drift: rebuild.Drift, show: int) -> None:
     table = Table("bucket", "day", "stored", "runs say", title="Drift")
     for difference in drift.differences[:show]:
-        kind, entity_id, city_id, day = difference.key
-        where = f"{kind} {entity_id}" + (f" (city {city_id})" if city_id else "")
+        kind, entity_id, team_id, city_id, day = difference.key
+        where = f"{kind} {entity_id}" + (f" (team {team_id})" if team_id else "")
+        where += f" (city {city_id})" if city_id else ""
         stored, expected = difference.stored, difference.expected
         table.add_row(where, day.date().isoformat(), str(stored or "-"), str(expected or "-"))
     console.print(table)

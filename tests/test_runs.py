@@ -22,7 +22,7 @@ from tests.factories import Account, Api
 
 RUN = {"started_at": "2024-05-01T07:00:00Z", "distance_km": 10.0, "duration_s": 3000}
 MISSING = object()
-DAY_KINDS = {"team", "city", "user"}
+DAY_KINDS = {"team", "city", "user", "member"}
 
 BucketKey = tuple[str, str, str | None, str]
 
@@ -50,13 +50,15 @@ async def all_runs(client: httpx.AsyncClient, viewer: Account, **params: Any) ->
 
 
 def expected_buckets(runs: list[dict]) -> dict[BucketKey, tuple[int, int, int]]:
-    """Per UTC day: (score, metres, runs) for each run's team, its city, and its runner."""
+    """Per UTC day: (score, metres, runs) for each run's team, its city, its runner (scoped by
+    the city the run was credited to) and its runner within its team (scoped by the team)."""
     totals: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     for run in runs:
         day = utc(run["started_at"]).astimezone(UTC).date().isoformat()
         keys: list[tuple[str, str, str | None]] = [
             ("team", run["team_id"], None),
             ("user", run["user_id"], run["city_id"]),
+            ("member", run["user_id"], run["team_id"]),
         ]
         if run["city_id"]:
             keys.append(("city", run["city_id"], None))
@@ -83,10 +85,11 @@ async def all_buckets() -> dict[BucketKey, tuple[int, int, int]]:
     docs = await ScoreBucket.get_motor_collection().find({}).to_list(None)
     stored: dict[BucketKey, tuple[int, int, int]] = {}
     for d in docs:
+        scope = d.get("team_id") if d["kind"].startswith("member") else d.get("city_id")
         key = (
             d["kind"],
             str(d["entity_id"]),
-            str(d["city_id"]) if d.get("city_id") else None,
+            str(scope) if scope else None,
             d["day"].date().isoformat(),
         )
         assert key not in stored, f"two buckets for {key}"
@@ -95,7 +98,7 @@ async def all_buckets() -> dict[BucketKey, tuple[int, int, int]]:
 
 
 async def stored_buckets() -> dict[BucketKey, tuple[int, int, int]]:
-    """The day buckets (kinds team, city, user)."""
+    """The day buckets (kinds team, city, user, member)."""
     return {k: v for k, v in (await all_buckets()).items() if k[0] in DAY_KINDS}
 
 
@@ -530,6 +533,7 @@ async def test_edit_moves_the_run_to_another_team_and_day(
         ("team", team["id"], None, "2024-05-09"),
         ("user", runner.id, runner.body["city_id"], "2024-05-09"),
         ("city", runner.body["city_id"], None, "2024-05-09"),
+        ("member", runner.id, team["id"], "2024-05-09"),
     }
 
 

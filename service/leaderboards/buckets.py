@@ -1,13 +1,14 @@
 """Pre-aggregated score buckets, moved atomically with `$inc`/upsert on every run change.
 
-Each run counts in six buckets of the `score_buckets` collection:
+Each run counts in eight buckets of the `score_buckets` collection (six without a city):
 
-- day buckets of its UTC day: its team's (kind `team`), its city's (`city`) and its runner's
+- day buckets of its UTC day: its team's (kind `team`), its city's (`city`), its runner's
   (`user`, which also carries the city the run was credited to, so user boards filter by the
-  city history, not by today's home city);
-- month rollups of the same three (kinds `team_month`, `city_month`, `user_month`, `day` = the
-  first of the month), so a long period reads at most one document per entity and month instead
-  of one per day: the `all`/`year` boards cost the same at 10k and at 200k runs.
+  city history, not by today's home city) and its runner's within its team (`member`, with
+  `team_id`, for a team's own board);
+- month rollups of the same four (kinds `*_month`, `day` = the first of the month), so a long
+  period reads at most one document per entity and month instead of one per day: the
+  `all`/`year` boards cost the same at 10k and at 200k runs.
 
 Leaderboards aggregate buckets, never runs; `rebuild.py` recomputes them all from the runs.
 """
@@ -18,14 +19,13 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from beanie import PydanticObjectId
 from pymongo import DeleteOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from documents import Run, ScoreBucket
 
-Entity = Literal["team", "city", "user"]
-ENTITIES: tuple[Entity, ...] = ("team", "city", "user")
+Entity = Literal["team", "city", "user", "member"]
+ENTITIES: tuple[Entity, ...] = ("team", "city", "user", "member")
 DUPLICATE_KEY = 11000
 
 
@@ -53,27 +53,42 @@ def distance_m(distance_km: float) -> int:
     return math.floor(distance_km * 1000 + 0.5)
 
 
-def bucket_id(kind: str, entity_id: Any, city_id: Any, day: datetime) -> str:
+def bucket_id(
+    kind: str, entity_id: Any, team_id: Any, city_id: Any, day: datetime, **_: Any
+) -> str:
     """The natural key of a bucket, used as its _id."""
-    return f"{kind}|{entity_id}|{city_id or '-'}|{day_of(day):%Y-%m-%d}"
+    return f"{kind}|{entity_id}|{team_id or '-'}|{city_id or '-'}|{day_of(day):%Y-%m-%d}"
 
 
 def bucket_keys(run: Run) -> list[dict[str, Any]]:
-    """The six bucket keys a run counts in (four when it has no city)."""
-    entities: list[tuple[Entity, PydanticObjectId, PydanticObjectId | None]] = [
-        ("team", run.team_id, None),
-        ("user", run.user_id, run.city_id),
+    """The bucket keys a run counts in."""
+    return keys_for(team_id=run.team_id, user_id=run.user_id, city_id=run.city_id, day=run.day)
+
+
+def keys_for(*, team_id: Any, user_id: Any, city_id: Any, day: datetime) -> list[dict[str, Any]]:
+    """Day and month bucket keys of a team, a runner, the runner within the team (member) and
+    a city (when there is one): where runs of this team, runner, city and day count."""
+    entities: list[tuple[Entity, Any, Any, Any]] = [
+        ("team", team_id, None, None),
+        ("user", user_id, None, city_id),
+        ("member", user_id, team_id, None),
     ]
-    if run.city_id is not None:
-        entities.append(("city", run.city_id, None))
-    day = day_of(run.day)
+    if city_id is not None:
+        entities.append(("city", city_id, None, None))
+    day = day_of(day)
     month = month_of(day)
     keys: list[dict[str, Any]] = []
-    for entity, entity_id, city_id in entities:
-        keys.append({"kind": entity, "entity_id": entity_id, "city_id": city_id, "day": day})
-        keys.append(
-            {"kind": month_kind(entity), "entity_id": entity_id, "city_id": city_id, "day": month}
-        )
+    for entity, entity_id, bucket_team, bucket_city in entities:
+        for kind, when in ((entity, day), (month_kind(entity), month)):
+            keys.append(
+                {
+                    "kind": kind,
+                    "entity_id": entity_id,
+                    "team_id": bucket_team,
+                    "city_id": bucket_city,
+                    "day": when,
+                }
+            )
     return keys
 
 

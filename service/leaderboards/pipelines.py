@@ -167,28 +167,8 @@ def user_totals(period: Period, *, city_id: PydanticObjectId | None = None) -> P
 
 
 def member_totals(team_id: PydanticObjectId, period: Period) -> Pipeline:
-    """Runners by the score of their runs credited to one team, over `runs`.
-
-    Reads the team's runs in the period through the `team_started` index (period bounds are UTC
-    midnights, so `started_at` selects the same runs as their `day`).
-    """
-    match: dict[str, Any] = {"team_id": team_id}
-    started = _range(period.start, period.end)
-    if started:
-        match["started_at"] = started
-    return [
-        {"$match": match},
-        {"$project": {"user_id": 1, "score": 1, "distance_km": 1}},
-        {
-            "$group": {
-                "_id": "$user_id",
-                "score": {"$sum": "$score"},
-                "distance_m": {"$sum": DISTANCE_M},
-                "runs": {"$sum": 1},
-            }
-        },
-        *_user_rows(),
-    ]
+    """Runners by the score of their runs credited to one team (members then or now)."""
+    return [*_totals("member", period, team_id=team_id), *_user_rows()]
 
 
 def rebuild_buckets() -> Pipeline:

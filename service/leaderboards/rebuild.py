@@ -18,9 +18,10 @@ from pymongo import UpdateOne
 
 from documents import Run, ScoreBucket
 from service.leaderboards import pipelines
-from service.leaderboards.buckets import Entity, bucket_id, day_of, month_kind, month_of
+from service.leaderboards.buckets import bucket_id, day_of, keys_for
 
-Key = tuple[str, PydanticObjectId, PydanticObjectId | None, datetime]
+# (kind, entity_id, team_id, city_id, day)
+Key = tuple[str, PydanticObjectId, PydanticObjectId | None, PydanticObjectId | None, datetime]
 TOTALS = ("score", "distance_m", "runs")
 
 
@@ -46,8 +47,9 @@ class Difference:
     expected: Totals | None  # None: no run backs the bucket
 
     def describe(self) -> str:
-        kind, entity_id, city_id, day = self.key
-        where = f"{kind} {entity_id}" + (f" city {city_id}" if city_id else "")
+        kind, entity_id, team_id, city_id, day = self.key
+        where = f"{kind} {entity_id}" + (f" team {team_id}" if team_id else "")
+        where += f" city {city_id}" if city_id else ""
         return f"{where} {day.date().isoformat()}: stored {self.stored}, runs say {self.expected}"
 
 
@@ -73,34 +75,28 @@ class Drift:
         }
 
 
-def _key(kind: str, entity_id: Any, city_id: Any, day: datetime) -> Key:
-    return (kind, entity_id, city_id, day_of(day))
+def _key(kind: str, entity_id: Any, team_id: Any, city_id: Any, day: datetime) -> Key:
+    return (kind, entity_id, team_id, city_id, day_of(day))
 
 
 async def expected_buckets() -> dict[Key, Totals]:
     """Every bucket the runs call for, from one pipeline pass over the runs.
 
-    Each (team, user, city, day) row adds to its team's, city's and user's day bucket and to
-    their month rollups: the same six keys `buckets.apply` moves for a run.
+    Each (team, user, city, day) row adds to every bucket `buckets.keys_for` names for it:
+    the same keys `buckets.apply` moves for a run.
     """
     expected: dict[Key, Totals] = {}
     async for row in Run.get_motor_collection().aggregate(pipelines.rebuild_buckets()):
         group = row["_id"]
         totals = Totals(int(row["score"]), int(row["distance_m"]), int(row["runs"]))
-        day = day_of(group["day"])
-        city_id = group.get("city_id")
-        entities: list[tuple[Entity, Any, Any]] = [
-            ("team", group["team_id"], None),
-            ("user", group["user_id"], city_id),
-        ]
-        if city_id is not None:
-            entities.append(("city", city_id, None))
-        for entity, entity_id, bucket_city in entities:
-            for key in (
-                (entity, entity_id, bucket_city, day),
-                (month_kind(entity), entity_id, bucket_city, month_of(day)),
-            ):
-                expected[key] = expected[key] + totals if key in expected else totals
+        for bucket in keys_for(
+            team_id=group["team_id"],
+            user_id=group["user_id"],
+            city_id=group.get("city_id"),
+            day=group["day"],
+        ):
+            key = _key(**bucket)
+            expected[key] = expected[key] + totals if key in expected else totals
     return expected
 
 
@@ -114,7 +110,9 @@ async def stored_buckets() -> tuple[dict[Key, tuple[Any, Totals]], list[tuple[Ke
     misplaced: list[tuple[Key, Any, Totals]] = []
     cursor = ScoreBucket.get_motor_collection().find({})
     async for doc in cursor:
-        key = _key(doc["kind"], doc["entity_id"], doc.get("city_id"), doc["day"])
+        key = _key(
+            doc["kind"], doc["entity_id"], doc.get("team_id"), doc.get("city_id"), doc["day"]
+        )
         totals = Totals(*(int(doc.get(name, 0)) for name in TOTALS))
         if doc["_id"] == bucket_id(*key):
             stored[key] = (doc["_id"], totals)
@@ -156,11 +154,12 @@ async def repair(*, batch_size: int = 1000, insert_batch_size: int = 10_000) -> 
             continue
         totals = vars(difference.expected)
         if difference.stored is None:
-            kind, entity_id, city_id, day = difference.key
+            kind, entity_id, team_id, city_id, day = difference.key
             bucket = {
-                "_id": bucket_id(kind, entity_id, city_id, day),
+                "_id": bucket_id(*difference.key),
                 "kind": kind,
                 "entity_id": entity_id,
+                "team_id": team_id,
                 "city_id": city_id,
                 "day": day,
             }
@@ -177,6 +176,6 @@ async def repair(*, batch_size: int = 1000, insert_batch_size: int = 10_000) -> 
     return drift
 
 
-def _sort_key(key: Key) -> tuple[str, str, str, datetime]:
-    kind, entity_id, city_id, day = key
-    return (kind, str(entity_id), str(city_id or ""), day)
+def _sort_key(key: Key) -> tuple[str, str, str, str, datetime]:
+    kind, entity_id, team_id, city_id, day = key
+    return (kind, str(entity_id), str(team_id or ""), str(city_id or ""), day)

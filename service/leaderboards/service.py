@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from beanie import PydanticObjectId
 from motor.motor_asyncio import AsyncIOMotorCollection
 
-from documents import Run, ScoreBucket, Team
+from documents import ScoreBucket, Team
 from service.leaderboards import pipelines
 from service.leaderboards.periods import Period
 from service.leaderboards.schemas import (
@@ -145,5 +145,5 @@ async def team_members(*, team: Team, period: Period, page: PageParams) -> Leade
     """Runners ranked by the score of their runs credited to `team` (members then or now)."""
     assert team.id is not None
     pipeline = pipelines.member_totals(team.id, period)
-    rows = await _aggregate(Run.get_motor_collection(), pipeline)
+    rows = await _aggregate(ScoreBucket.get_motor_collection(), pipeline)
     return _board(rows, period=period, page=page, order="score", build=_user_row)
