@@ -7,14 +7,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
-from documents.user import utcnow as _utcnow
-
-
-def utcnow() -> datetime:
-    """Now, to the millisecond: what BSON keeps, so a created document reads back unchanged."""
-    now = _utcnow()
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
+from documents.clock import utcnow
 
 CompetitionStatus = Literal["scheduled", "cancelled"]
 EntryStatus = Literal["planned", "confirmed", "withdrawn"]

@@ -5,7 +5,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
-from documents.user import utcnow
+from documents.clock import utcnow
 
 # day buckets, and month rollups of the same three (keyed by the first day of the month)
 BucketKind = Literal[

@@ -5,7 +5,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from documents.user import utcnow
+from documents.clock import utcnow
 
 TeamKind = Literal["city", "custom"]
 Visibility = Literal["open", "invite"]

@@ -1,17 +1,13 @@
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
+from documents.clock import utcnow
+
 Role = Literal["user", "admin"]
-
-
-def utcnow() -> datetime:
-    """Now, at BSON's millisecond precision: a new document reads back exactly as first returned."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class User(Document):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from documents.clock import as_stored
 from service.competitions.countries import CountryCode
 
 CompetitionStatus = Literal["scheduled", "cancelled"]
@@ -37,12 +38,6 @@ def _tag(value: str) -> str:
     return _no_control(value)
 
 
-def _utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC; BSON keeps milliseconds, so we do too."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
@@ -56,7 +51,7 @@ Place = Annotated[
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 # A lower-case label that filters match exactly: a sport ("athletics") or a discipline ("100m").
 Tag = Annotated[str, AfterValidator(_tag)]
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+UtcDatetime = Annotated[datetime, AfterValidator(as_stored)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Website = Annotated[HttpUrl, Field(max_length=2000)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from beanie import PydanticObjectId
 
 from documents import User
-from documents.user import utcnow
+from documents.clock import utcnow
 from service.demo.progress import Progress
 from service.security import hash_password
 from service.settings import Settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from documents.clock import as_stored
 from service.errors import Unprocessable
 
 EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -17,14 +18,6 @@ MAX_ELEVATION_GAIN_M = 30_000
 MAX_NOTES_LENGTH = 2_000
 MAX_ROUTE_POINTS = 20_000
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Naive datetimes are UTC; everything is stored in UTC at MongoDB's millisecond precision."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def round_to_metres(distance_km: float) -> float:
@@ -41,7 +34,7 @@ def check_plausible(
     if started_at > now + FUTURE_SKEW:
         raise Unprocessable(
             f"started_at {started_at.isoformat()} is in the future "
-            f"(server time {as_utc(now).isoformat()}; 5 minutes of clock skew allowed)"
+            f"(server time {as_stored(now).isoformat()}; 5 minutes of clock skew allowed)"
         )
     if not 0 < distance_km <= MAX_DISTANCE_KM:
         raise Unprocessable(

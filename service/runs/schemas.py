@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from documents.clock import as_stored
 from service.runs.limits import (
     MAX_DISTANCE_KM,
     MAX_DURATION_S,
@@ -21,7 +22,6 @@ from service.runs.limits import (
     MAX_NOTES_LENGTH,
     MAX_ROUTE_POINTS,
     MIN_DURATION_S,
-    as_utc,
 )
 
 
@@ -33,7 +33,7 @@ def _iso_8601_only(value: Any) -> Any:
 
 
 # ISO 8601; a date alone is 00:00 that day; no offset means UTC
-UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only), AfterValidator(as_utc)]
+UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only), AfterValidator(as_stored)]
 DistanceKm = Annotated[float, Field(gt=0, le=MAX_DISTANCE_KM, allow_inf_nan=False)]
 DurationS = Annotated[int, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)]
 ElevationGainM = Annotated[float, Field(ge=0, le=MAX_ELEVATION_GAIN_M, allow_inf_nan=False)]

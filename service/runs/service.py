@@ -18,14 +18,14 @@ from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError, WriteError
 
 from documents import City, IdempotencyKey, Run, RunRoute, Team, User
-from documents.user import utcnow
+from documents.clock import as_stored, utcnow
 from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
 from service.pagination import Page, PageParams, fetch_page
 from service.runs import routes, scoring
-from service.runs.limits import as_utc, check_plausible, round_to_metres
+from service.runs.limits import check_plausible, round_to_metres
 from service.runs.schemas import RunCreate, RunDetail, RunRead, RunUpdate
 from service.teams import membership
 
@@ -207,7 +207,7 @@ async def record(
                 return replayed, False
             run_id = claim.run_id
 
-    stamp = as_utc(now)
+    stamp = as_stored(now)
     run = Run(
         id=run_id or PydanticObjectId(),
         user_id=user.id,
@@ -287,7 +287,7 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
         diff = {k: v for k, v in values.items() if getattr(run, k) != v}
         if not diff:
             return run
-        diff["updated_at"] = as_utc(now)
+        diff["updated_at"] = as_stored(now)
         diff["revision"] = run.revision + 1
         # runs written before `revision` existed (or by bulk loaders) lack it: null matches them
         stored_revision = run.revision or {"$in": [0, None]}

@@ -6,19 +6,11 @@ scan of the memberships collection.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from documents import Membership, Team
 from documents.team import MemberRole
-
-
-def stored_now() -> datetime:
-    """Now, at BSON's millisecond precision: a new document reads back exactly as first returned."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 async def add_member(

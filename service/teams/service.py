@@ -9,10 +9,11 @@ from beanie import PydanticObjectId, SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from documents import City, Invitation, Membership, Team, User
+from documents.clock import utcnow
 from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
-from service.teams.membership import add_member, membership, remove_member, stored_now
+from service.teams.membership import add_member, membership, remove_member
 from service.teams.schemas import (
     InvitationRead,
     MemberRead,
@@ -84,7 +85,7 @@ async def create(*, data: TeamCreate, actor: User) -> Team:
         city_id=city_id,
         visibility=data.visibility,
         owner_id=actor.id,
-        created_at=stored_now(),
+        created_at=utcnow(),
     )
     try:
         await team.insert()
@@ -282,7 +283,7 @@ async def invite(*, team: Team, user_id: PydanticObjectId, actor: User) -> Invit
     assert team.id is not None and actor.id is not None
     if await membership(team_id=team.id, user_id=user_id) is not None:
         raise Conflict("This user is already a member")
-    now = stored_now()
+    now = utcnow()
     pending = await Invitation.find_one(
         Invitation.team_id == team.id,
         Invitation.user_id == user_id,
