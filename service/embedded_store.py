@@ -38,6 +38,10 @@ _installed = False
 ORIGINALS: dict[str, Any] = {}
 # Query values the equality pre-filter handles, and stored values it can compare them with.
 _FILTER_TYPES = (str, ObjectId)
+# Per collection, a field whose value never changes once a document is inserted: the store keeps
+# the ids of each value apart, so a filter naming values of it reads only those documents (as an
+# index would). `score_buckets.kind` qualifies: buckets are only ever moved with $inc.
+PARTITIONS: dict[str, str] = {"score_buckets": "kind"}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 
 
@@ -49,6 +53,7 @@ def install() -> None:
         from mongomock import DuplicateKeyError, filtering, helpers
         from mongomock import aggregate as mm_aggregate
         from mongomock.collection import Collection, Cursor
+        from mongomock.store import CollectionStore
     except ImportError:  # pragma: no cover - deployments without the embedded store
         return
 
@@ -82,6 +87,71 @@ def install() -> None:
         self._emitted += 1
         return doc
 
+    original_setitem = CollectionStore.__setitem__
+    original_delitem = CollectionStore.__delitem__
+    original_drop = CollectionStore.drop
+    ORIGINALS.update(setitem=original_setitem, delitem=original_delitem, drop=original_drop)
+
+    def partitions(store: Any) -> dict[Any, dict[Any, int]] | None:
+        """{partition value: {id: insertion number}} of a partitioned collection, else None."""
+        if store.name not in PARTITIONS:
+            return None
+        parts = store.__dict__.get("_partitions")
+        if parts is None:
+            field = PARTITIONS[store.name]
+            parts = {}
+            for number, doc in enumerate(store._documents.values()):
+                parts.setdefault(_partition_value(doc.get(field)), {})[doc["_id"]] = number
+            store._partitions = parts
+            store._inserted = len(store._documents)
+        return parts  # type: ignore[no-any-return]
+
+    def setitem(self: Any, key: Any, value: Any) -> None:
+        parts = partitions(self)
+        if parts is not None:
+            field = PARTITIONS[self.name]
+            old = self._documents.get(key)
+            number = None
+            if old is not None:  # a replaced document keeps its place in insertion order
+                number = parts.get(_partition_value(old.get(field)), {}).pop(key, None)
+            if number is None:
+                number, self._inserted = self._inserted, self._inserted + 1
+            parts.setdefault(_partition_value(value.get(field)), {})[key] = number
+        original_setitem(self, key, value)
+
+    def delitem(self: Any, key: Any) -> None:
+        parts = partitions(self)
+        old = self._documents.get(key)
+        if parts is not None and old is not None:
+            parts.get(_partition_value(old.get(PARTITIONS[self.name])), {}).pop(key, None)
+        original_delitem(self, key)
+
+    def drop(self: Any) -> None:
+        self.__dict__.pop("_partitions", None)
+        original_drop(self)
+
+    def partition_candidates(self: Any, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The documents a filter on the partition field can match, in insertion order."""
+        field = PARTITIONS.get(self._store.name)
+        if field is None or field not in filter:
+            return None
+        wanted = filter[field]
+        if isinstance(wanted, dict) and set(wanted) == {"$in"}:
+            values = wanted["$in"]
+        elif isinstance(wanted, str):
+            values = [wanted]
+        else:
+            return None
+        if not all(isinstance(v, str) for v in values):
+            return None
+        parts = partitions(self._store)
+        assert parts is not None
+        numbered: dict[Any, int] = dict(parts.get(_ANY, {}))
+        for value in values:
+            numbered.update(parts.get(value, {}))
+        documents = self._store._documents
+        return [documents[i] for i in sorted(numbered, key=numbered.__getitem__) if i in documents]
+
     def iter_documents(self: Any, filter: Any) -> Iterator[dict[str, Any]]:
         if not isinstance(filter, dict) or self._store.is_empty:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
@@ -106,7 +176,8 @@ def install() -> None:
                 and all(isinstance(v, _FILTER_TYPES) for v in value["$in"])
             ):
                 allowed.append((key, set(value["$in"])))
-        if not allowed and not ranges:
+        scope = partition_candidates(self, filter)
+        if not allowed and not ranges and scope is None:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
 
         def candidate(doc: dict[str, Any]) -> bool:
@@ -129,7 +200,7 @@ def install() -> None:
 
         return (
             doc
-            for doc in list(self._store.documents)
+            for doc in (list(self._store.documents) if scope is None else scope)
             if candidate(doc) and filtering.filter_applies(filter, doc)
         )
 
@@ -197,6 +268,9 @@ def install() -> None:
             values.append((value.__class__ is bool, value))
         return tuple(values)
 
+    CollectionStore.__setitem__ = setitem  # type: ignore[method-assign]
+    CollectionStore.__delitem__ = delitem  # type: ignore[method-assign]
+    CollectionStore.drop = drop  # type: ignore[method-assign]
     Cursor.__next__ = cursor_next  # type: ignore[method-assign]
     Cursor.next = cursor_next  # type: ignore[method-assign]
     Collection._iter_documents = iter_documents  # type: ignore[method-assign]
@@ -269,3 +343,13 @@ def bson_sort_key(value: Any) -> tuple[Any, ...]:
     if isinstance(value, dict) and value.__class__ is dict:
         return (20, tuple((bson_sort_key(v)[0], k, bson_sort_key(v)) for k, v in value.items()))
     raise _Unsortable
+
+
+# Partition of documents whose field holds an array or document: a filter may match inside
+# those by mongomock's rules, so they are candidates for every filter.
+_ANY = object()
+
+
+def _partition_value(value: Any) -> Any:
+    """The partition a field value files a document under."""
+    return value if isinstance(value, _PLAIN_TYPES) else _ANY

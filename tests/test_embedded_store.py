@@ -91,6 +91,37 @@ def test_queries_find_the_same_documents(collection: Any) -> None:
         assert patched == original, query
 
 
+def test_a_partitioned_collection_finds_the_same_documents_through_writes(
+    collection: Any,
+) -> None:
+    """`score_buckets` is partitioned by `kind`: inserts, $inc updates, upserts, deletes and a
+    drop keep the partitions in step with what mongomock itself finds."""
+    assert embedded.PARTITIONS["score_buckets"] == "kind"
+    buckets = collection.database.score_buckets
+    rng = random.Random(2)
+    buckets.insert_many([{k: v for k, v in doc.items()} for doc in collection.find({})])
+
+    def check() -> None:
+        for spec in _filters(collection.ids):
+            query = helpers.patch_datetime_awareness_in_document(spec)
+            patched = [d["n"] for d in buckets._iter_documents(query)]
+            original = [d["n"] for d in ORIGINAL["iter_documents"](buckets, query)]
+            assert patched == original, query
+
+    check()
+    for n in rng.sample(range(300), 60):
+        buckets.delete_one({"n": n})
+    for n in rng.sample(range(300), 60):
+        buckets.update_one({"n": n}, {"$inc": {"hits": 1}})
+    for n in range(300, 340):
+        upsert = {"$inc": {"runs": 1}, "$setOnInsert": {"kind": "a"}}
+        buckets.update_one({"n": n}, upsert, upsert=True)
+    check()
+    buckets.drop()
+    buckets.insert_many([{"n": n, "kind": rng.choice("ab")} for n in range(50)])
+    check()
+
+
 def test_cursors_return_the_same_rows_with_skip_and_limit(collection: Any) -> None:
     for skip, limit in [(0, 0), (5, 0), (0, 7), (290, 50), (400, 0)]:
         cursor = collection.find({}, sort=[("n", -1)], skip=skip, limit=limit)
