@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await accounts.ensure_admin(settings)
             if settings.load_demo:
                 await load_demo(settings=settings, seed=settings.demo_seed, size="embedded")
+                if settings.embedded:
+                    # The embedded store keeps every document as Python objects for the life of
+                    # the process: exempt what startup loaded from garbage-collector scans.
+                    gc.collect()
+                    gc.freeze()
             yield
         finally:
             db.close(client)
