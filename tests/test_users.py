@@ -159,6 +159,37 @@ async def test_wrong_current_password_is_403(api: Api, client: httpx.AsyncClient
     assert (await me(client, user)).status_code == 200
 
 
+async def test_guessing_current_password_is_locked_out_like_logins(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    """A stolen token must not allow unlimited guesses at the password behind it."""
+    user = await api.user(password="old-password")
+    for _ in range(5):
+        r = await patch_me(client, user, password="new-password", current_password="guess-guess")
+        assert_problem(r, 403)
+    r = await patch_me(client, user, password="new-password", current_password="old-password")
+    assert_problem(r, 429)
+    assert int(r.headers["Retry-After"]) > 0
+    # the same lockout guards the login: both are guesses at one password
+    login = await client.post("/auth/login", json={"email": user.email, "password": "old-password"})
+    assert_problem(login, 429)
+    assert (await me(client, user)).status_code == 200  # the session itself still works
+
+
+async def test_a_right_current_password_clears_earlier_misses(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    user = await api.user(password="old-password")
+    for _ in range(4):
+        r = await patch_me(client, user, password="new-password", current_password="guess-guess")
+        assert_problem(r, 403)
+    r = await patch_me(client, user, password="new-password", current_password="old-password")
+    assert r.status_code == 200
+    for _ in range(4):
+        assert not await can_login(client, user.email, "wrong-password")
+    assert await can_login(client, user.email, "new-password")
+
+
 async def test_current_password_alone_is_422(api: Api, client: httpx.AsyncClient) -> None:
     user = await api.user(password="old-password")
     r = await patch_me(client, user, current_password="old-password")

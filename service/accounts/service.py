@@ -195,9 +195,14 @@ async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User
                 "current_password is required to set a new password",
                 loc=("body", "current_password"),
             )
+        # guesses at current_password count against the same lockout as failed logins
+        account = f"user:{user.id}"
+        await _check_lockout(settings, account)
+        await _claim_attempt(settings, account)
         ok, _ = await verify_password(settings, current, user.password_hash)
         if not ok:
             raise Forbidden("current_password is incorrect")
+        await LoginFailure.find(LoginFailure.account == account).delete()
         updates["password_hash"] = await hash_password(settings, data["password"])
         updates["token_version"] = user.token_version + 1
     elif "current_password" in data:
