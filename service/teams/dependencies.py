@@ -3,17 +3,13 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from documents import Invitation, Team
-from service.errors import NotFound
 from service.ids import object_id_or_404
 from service.security import CurrentUser
 from service.teams import service as teams
 
 
 async def team_or_404(team_id: Annotated[str, Path(description="Team id")]) -> Team:
-    team = await Team.get(object_id_or_404(team_id, "Team"))
-    if team is None:
-        raise NotFound(f"Team {team_id} not found")
-    return team
+    return await teams.get(object_id_or_404(team_id, "Team"))
 
 
 TeamDep = Annotated[Team, Depends(team_or_404)]

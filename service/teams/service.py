@@ -28,6 +28,13 @@ from service.teams.schemas import (
 INVITATION_DAYS = 14
 
 
+async def get(team_id: PydanticObjectId) -> Team:
+    team = await Team.get(team_id)
+    if team is None:
+        raise NotFound(f"Team {team_id} not found")
+    return team
+
+
 def team_name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
