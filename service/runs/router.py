@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Annotated
 
 from beanie import PydanticObjectId
@@ -35,6 +36,22 @@ IdempotencyKeyHeader = Annotated[
 
 def _oid(value: str | None) -> PydanticObjectId | None:
     return PydanticObjectId(value) if value is not None else None
+
+
+def _filters(
+    user_id: PydanticObjectId | None,
+    team_id: str | None,
+    city_id: str | None,
+    dates: tuple[datetime | None, datetime | None],
+) -> RunFilters:
+    """The list filters shared by GET /runs and GET /users/{id}/runs."""
+    return RunFilters(
+        user_id=user_id,
+        team_id=_oid(team_id),
+        city_id=_oid(city_id),
+        started_from=dates[0],
+        started_to=dates[1],
+    )
 
 
 @router.post(
@@ -75,13 +92,7 @@ async def list_runs(
     city_id: CityIdFilter = None,
 ) -> Page[RunRead]:
     """Runs of everyone, newest start first, filtered by runner, team, city and [from, to)."""
-    filters = RunFilters(
-        user_id=_oid(user_id),
-        team_id=_oid(team_id),
-        city_id=_oid(city_id),
-        started_from=dates[0],
-        started_to=dates[1],
-    )
+    filters = _filters(_oid(user_id), team_id, city_id, dates)
     return await runs.search(filters=filters, page=page)
 
 
@@ -101,13 +112,7 @@ async def list_user_runs(
     city_id: CityIdFilter = None,
 ) -> Page[RunRead]:
     """One runner's runs, newest start first (same filters as GET /runs)."""
-    filters = RunFilters(
-        user_id=target.id,
-        team_id=_oid(team_id),
-        city_id=_oid(city_id),
-        started_from=dates[0],
-        started_to=dates[1],
-    )
+    filters = _filters(target.id, team_id, city_id, dates)
     return await runs.search(filters=filters, page=page)
 
 
