@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from passlib.context import CryptContext
 from starlette.concurrency import run_in_threadpool
 
 from documents import User
+from documents.clock import utcnow
 from service.errors import Forbidden, Unauthorized
 from service.settings import Settings
 
@@ -60,7 +61,7 @@ async def dummy_verify(settings: Settings) -> None:
 
 
 def create_access_token(settings: Settings, user: User) -> tuple[str, int]:
-    now = datetime.now(UTC)
+    now = utcnow()
     expires_in = settings.access_token_minutes * 60
     claims = {
         "sub": str(user.id),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from beanie import PydanticObjectId, SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from documents import LoginFailure, User
+from documents.clock import utcnow
 from service import events
 from service.accounts.schemas import RegisterIn, UserMe, UserPublic, UserUpdate
 from service.cities import service as cities
@@ -109,7 +110,7 @@ def _locked(retry: float) -> TooManyRequests:
 
 
 async def _check_lockout(settings: Settings, account: str) -> None:
-    since = datetime.now(UTC) - _window(settings)
+    since = utcnow() - _window(settings)
     recent = (
         await LoginFailure.find(LoginFailure.account == account, LoginFailure.at >= since)
         .sort([("at", SortDirection.DESCENDING)])
@@ -120,7 +121,7 @@ async def _check_lockout(settings: Settings, account: str) -> None:
         oldest = recent[-1].at
         if oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)
-        raise _locked((oldest + _window(settings) - datetime.now(UTC)).total_seconds())
+        raise _locked((oldest + _window(settings) - utcnow()).total_seconds())
 
 
 async def _claim_attempt(settings: Settings, account: str) -> None:
@@ -133,7 +134,7 @@ async def _claim_attempt(settings: Settings, account: str) -> None:
     attempt = await LoginFailure(account=account).insert()
     earlier = await LoginFailure.find(
         LoginFailure.account == account,
-        LoginFailure.at >= datetime.now(UTC) - _window(settings),
+        LoginFailure.at >= utcnow() - _window(settings),
         {"_id": {"$lt": attempt.id}},
     ).count()
     if earlier >= settings.login_max_failures:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from documents.clock import today
 from service.competitions.countries import CountryCode
 from service.competitions.schemas import (
     CompetitionRead,
@@ -31,7 +32,7 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def _plausible_birth_year(value: int) -> int:
-    if value > datetime.now(UTC).year:
+    if value > today().year:
         raise ValueError("birth_year may not be in the future")
     return value
 

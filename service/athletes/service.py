@@ -9,7 +9,7 @@ a user renames their athlete profile.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId, SortDirection
@@ -18,6 +18,7 @@ from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from documents import Athlete, CalendarEntry, Competition, Event, Follow, User
+from documents.clock import utcnow
 from service import events as hooks
 from service.accounts import service as accounts
 from service.accounts.schemas import UserPublic
@@ -84,7 +85,7 @@ async def read(athlete: Athlete) -> AthleteRead:
     """The profile with its followers count and next calendar entries."""
     pipeline = pipelines.athlete_upcoming_entries(
         athlete.id,
-        now=datetime.now(UTC),
+        now=utcnow(),
         limit=UPCOMING_ON_PROFILE,
     )
     raw = await CalendarEntry.get_motor_collection().aggregate(pipeline).to_list(None)
@@ -181,7 +182,7 @@ async def add_entry(*, athlete: Athlete, data: CalendarEntryCreate) -> CalendarE
     event = await Event.get(ObjectId(data.event_id)) if well_formed else None
     if event is None:
         raise Unprocessable(f"event_id: event {data.event_id!r} does not exist")
-    if competitions.as_utc(event.starts_at) < datetime.now(UTC):
+    if competitions.as_utc(event.starts_at) < utcnow():
         raise Unprocessable("This event has already started; only future events can be added")
     competition = await Competition.get(event.competition_id)
     if competition is None or competition.status == "cancelled":

@@ -13,7 +13,7 @@ from typing import Any
 from beanie import PydanticObjectId, SortDirection
 from bson import ObjectId
 
-from documents import CalendarEntry, Competition, Event
+from documents import CalendarEntry, Competition, Event, clock
 from service.competitions.schemas import (
     CompetitionBatch,
     CompetitionCreate,
@@ -48,7 +48,7 @@ def as_utc(value: datetime) -> datetime:
 
 
 def today_utc() -> date:
-    return datetime.now(UTC).date()
+    return clock.today()
 
 
 def key(text: str) -> str:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReplaceOne, UpdateOne
 
 from documents import City, Membership, Run, Team, User
+from documents.clock import utcnow
 from service.cities import service as cities
 from service.demo.progress import Progress
 from service.demo.users import DemoUser
@@ -151,7 +152,7 @@ async def _memberships(
         for user_id in members:
             wanted[(team_id, user_id)] = "owner" if user_id == owner_id else "member"
     progress.start("memberships", len(wanted))
-    joined = datetime.now(UTC).replace(microsecond=0) - timedelta(days=DAYS + 30)
+    joined = utcnow().replace(microsecond=0) - timedelta(days=DAYS + 30)
     memberships = Membership.get_motor_collection()
     existing = {
         (m["team_id"], m["user_id"]): m
@@ -282,7 +283,7 @@ async def load_challenge(
 
     count = runs if runs is not None else RUNS.get(size, RUNS["embedded"])
     progress.start("runs", count)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     docs = _runs(rng, count, users, home, teams_of, now)
     collection = Run.get_motor_collection()
     ids = [doc["_id"] for doc in docs]

@@ -22,6 +22,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from documents import Athlete, CalendarEntry, Competition, Event, Follow
+from documents.clock import utcnow
 from service.accounts.service import name_key
 from service.athletes.service import recount_followers
 from service.demo.progress import Progress
@@ -296,7 +297,7 @@ async def _upsert_many(
 async def load_track(
     *, rng: random.Random, size: str, users: list[DemoUser], progress: Progress
 ) -> dict[str, int]:
-    now = datetime.now(UTC)
+    now = utcnow()
     today = now.date()
     competitions = _competitions(rng, today)
     events = _events(rng, competitions)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, get_args
 
+from documents import clock
 from service.errors import Unprocessable
 
 PeriodKind = Literal["all", "day", "week", "month", "year", "custom"]
@@ -80,7 +81,7 @@ def resolve(
             raise Unprocessable("period=custom needs from < to (to is exclusive)")
         return Period("custom", midnight(from_), midnight(to))
     if at is None:
-        at = today or datetime.now(UTC).date()
+        at = today or clock.today()
     try:
         first, after = bounds(kind, at)
     except (OverflowError, ValueError) as exc:  # a week or year around date.min / date.max

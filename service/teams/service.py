@@ -312,7 +312,7 @@ async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead
     criteria = {
         "user_id": user.id,
         "status": "pending",
-        "expires_at": {"$gt": datetime.now(UTC)},
+        "expires_at": {"$gt": utcnow()},
     }
     rows, total = await fetch_page(Invitation, criteria, [("created_at", -1)], page)
     return Page[InvitationRead](
@@ -331,7 +331,7 @@ async def invitation_for(*, invitation_id: PydanticObjectId, user: User) -> Invi
 async def respond(*, invitation: Invitation, accept: bool) -> Invitation:
     if invitation.status != "pending":
         raise Conflict(f"This invitation was already {invitation.status}")
-    if _aware(invitation.expires_at) <= datetime.now(UTC):
+    if _aware(invitation.expires_at) <= utcnow():
         raise Conflict("This invitation has expired")
     team = await Team.get(invitation.team_id)
     if team is None:
