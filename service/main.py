@@ -17,6 +17,7 @@ from service.athletes.router import router as athletes_router
 from service.cities.router import router as cities_router
 from service.competitions.router import router as competitions_router
 from service.demo import load_demo
+from service.docs import install_docs
 from service.errors import install_error_handlers, install_problem_openapi
 from service.health.router import router as health_router
 from service.leaderboards.router import router as leaderboards_router
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # served by install_docs from bundled assets, so the docs work offline
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_problem_openapi(app)
+    install_docs(app)
     return app
 
 
