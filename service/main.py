@@ -47,11 +47,28 @@ Errors are RFC 9457 `application/problem+json`.
 """
 
 
+DRIVER_LOGGERS = (
+    "pymongo",
+    "pymongo.command",
+    "pymongo.connection",
+    "pymongo.serverSelection",
+    "pymongo.topology",
+)
+
+
+def quiet_driver_logs() -> None:
+    """pymongo logs whole command payloads and replies at DEBUG (password hashes, emails,
+    tokens): its loggers stay at WARNING whatever LOG_LEVEL says."""
+    for name in DRIVER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_driver_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
