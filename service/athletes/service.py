@@ -41,6 +41,7 @@ from service.athletes.schemas import (
 from service.competitions import service as competitions
 from service.errors import Conflict, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
+from service.updates import update_or_404
 
 ASC, DESC = SortDirection.ASCENDING, SortDirection.DESCENDING
 
@@ -118,7 +119,7 @@ async def create(*, user: User, data: AthleteCreate) -> AthleteRead:
 async def update(*, athlete: Athlete, changes: AthleteUpdate) -> AthleteRead:
     data = changes.model_dump(exclude_unset=True)
     if data:
-        await athlete.set(data)
+        athlete = await update_or_404(athlete, {"$set": data}, what="Athlete")
     return await read(athlete)
 
 
@@ -207,7 +208,7 @@ async def add_entry(*, athlete: Athlete, data: CalendarEntryCreate) -> CalendarE
 async def update_entry(*, entry: CalendarEntry, changes: CalendarEntryUpdate) -> CalendarEntryRead:
     data = changes.model_dump(exclude_unset=True)
     if data:
-        await entry.set(data)
+        entry = await update_or_404(entry, {"$set": data}, what="Calendar entry")
     return (await _entry_reads([entry]))[0]
 
 

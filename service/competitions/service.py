@@ -28,6 +28,7 @@ from service.competitions.schemas import (
 )
 from service.errors import Conflict, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
+from service.updates import update_or_404
 
 ASC, DESC = SortDirection.ASCENDING, SortDirection.DESCENDING
 
@@ -217,7 +218,7 @@ async def update(*, competition: Competition, changes: CompetitionUpdate) -> Com
         )
     updates = _stored_fields(data)
     if updates:
-        await competition.set(updates)
+        competition = await update_or_404(competition, {"$set": updates}, what="Competition")
     return to_read(competition)
 
 
@@ -269,7 +270,7 @@ async def update_event(*, event: Event, changes: EventUpdate) -> EventRead:
     if "starts_at" in data:
         _check_within(await get(event.competition_id), data["starts_at"])
     if data:
-        await event.set(data)
+        event = await update_or_404(event, {"$set": data}, what="Event")
     if "starts_at" in data:
         await CalendarEntry.find(CalendarEntry.event_id == event.id).update(
             {"$set": {"event_starts_at": data["starts_at"]}}
