@@ -13,7 +13,7 @@ class DailyQuota(Document):
     """
 
     id: str  # type: ignore[assignment]
-    count: int = 0
+    used: int = 0
     expires_at: datetime  # the end of its day: housekeeping only, the day is in the id
 
     class Settings:

@@ -32,6 +32,8 @@ class Team(Document):
             IndexModel([("name_key", ASCENDING)], name="name_key_unique", unique=True),
             IndexModel([("kind", ASCENDING), ("city_id", ASCENDING)], name="kind_city"),
             IndexModel([("city_id", ASCENDING)], name="city"),
+            # the teams a user owns: the MAX_TEAMS_OWNED cap
+            IndexModel([("owner_id", ASCENDING)], name="owner"),
         ]
 
 
@@ -72,4 +74,6 @@ class Invitation(Document):
                 name="invitee_status",
             ),
             IndexModel([("team_id", ASCENDING), ("user_id", ASCENDING)], name="team_invitee"),
+            # account deletion removes the invitations a user sent
+            IndexModel([("invited_by", ASCENDING)], name="inviter"),
         ]

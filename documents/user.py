@@ -32,4 +32,10 @@ class User(Document):
             IndexModel([("name_key", ASCENDING)], name="name_key_unique", unique=True),
             IndexModel([("email", ASCENDING)], name="email_unique", unique=True),
             IndexModel([("city_id", ASCENDING)], name="city"),
+            # only admins: "is another admin left?" reads a tiny index
+            IndexModel(
+                [("role", ASCENDING)],
+                name="admins",
+                partialFilterExpression={"role": "admin"},
+            ),
         ]

@@ -23,17 +23,17 @@ async def claim(*, action: str, user_id: PydanticObjectId | None, cap: int, deta
     """
     now = utcnow()
     day_ends = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
-    below_cap = {"_id": f"{action}:{user_id}:{now.date().isoformat()}", "count": {"$lt": cap}}
+    below_cap = {"_id": f"{action}:{user_id}:{now.date().isoformat()}", "used": {"$lt": cap}}
     quotas = DailyQuota.get_motor_collection()
     try:
         await quotas.update_one(
             below_cap,
-            {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": day_ends}},
+            {"$inc": {"used": 1}, "$setOnInsert": {"expires_at": day_ends}},
             upsert=True,
         )
         return
     except DuplicateKeyError:
         pass
-    if (await quotas.update_one(below_cap, {"$inc": {"count": 1}})).modified_count:
+    if (await quotas.update_one(below_cap, {"$inc": {"used": 1}})).modified_count:
         return
     raise TooManyRequests(detail, retry_after=math.ceil((day_ends - now).total_seconds()))

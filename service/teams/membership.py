@@ -11,17 +11,24 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import Membership, Team
 from documents.team import MemberRole
+from service.errors import NotFound
 
 
 async def add_member(
     *, team_id: PydanticObjectId, user_id: PydanticObjectId, role: MemberRole = "member"
 ) -> bool:
-    """Add a member; False if they already were one."""
+    """Add a member; False if they already were one; 404 if the team is gone."""
     try:
-        await Membership(team_id=team_id, user_id=user_id, role=role).insert()
+        added = await Membership(team_id=team_id, user_id=user_id, role=role).insert()
     except DuplicateKeyError:
         return False
-    await Team.find_one(Team.id == team_id).update({"$inc": {"members_count": 1}})
+    counted = await Team.get_motor_collection().update_one(
+        {"_id": team_id}, {"$inc": {"members_count": 1}}
+    )
+    if not counted.matched_count:
+        # the team was deleted after the caller read it: take the orphan membership back
+        await Membership.get_motor_collection().delete_one({"_id": added.id})
+        raise NotFound(f"Team {team_id} not found")
     return True
 
 
