@@ -14,6 +14,7 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from documents import DOCUMENTS
+from service.indexes import reconcile
 from service.settings import Settings
 
 log = logging.getLogger("service.db")
@@ -26,7 +27,11 @@ Database = AsyncIOMotorDatabase
 def make_client(settings: Settings) -> Any:
     if settings.mongodb_uri:
         return AsyncIOMotorClient(
-            settings.mongodb_uri, tz_aware=True, uuidRepresentation="standard"
+            settings.mongodb_uri,
+            tz_aware=True,
+            uuidRepresentation="standard",
+            # fail fast when the server is away: /ready answers 503 instead of waiting 30 s
+            serverSelectionTimeoutMS=settings.mongodb_server_selection_timeout_ms,
         )
     from mongomock_motor import AsyncMongoMockClient
 
@@ -42,10 +47,16 @@ def make_client(settings: Settings) -> Any:
 
 
 async def connect(settings: Settings) -> tuple[Any, Database]:
-    """Open the client, initialise Beanie with every document and create their indexes."""
+    """Open the client, initialise Beanie with every document and reconcile their indexes."""
     client = make_client(settings)
     database = client[settings.mongodb_db]
-    await init_beanie(database=database, document_models=DOCUMENTS)
+    try:
+        # Beanie only ever adds indexes: reconcile() also drops stale ones, rebuilds changed ones
+        await init_beanie(database=database, document_models=DOCUMENTS, skip_indexes=True)
+        await reconcile(DOCUMENTS)
+    except BaseException:
+        client.close()  # e.g. no server within the selection timeout: stop the client's monitors
+        raise
     return client, database
 
 

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
         default=None, description="Real MongoDB to use; unset means the embedded in-memory store."
     )
     mongodb_db: str = "challenge_run"
+    # how long a database call waits for a reachable server before failing (/ready: 503)
+    mongodb_server_selection_timeout_ms: int = Field(default=5000, ge=100, le=120_000)
     secret_key: SecretStr | None = Field(
         default=None, description="JWT signing key; required with MONGODB_URI."
     )
