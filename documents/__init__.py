@@ -3,6 +3,7 @@
 from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.login_failure import LoginFailure
+from documents.quota import DailyQuota
 from documents.run import IdempotencyKey, Run, RunRoute, ScoreBucket
 from documents.team import Invitation, Membership, Team
 from documents.user import User
@@ -10,6 +11,7 @@ from documents.user import User
 DOCUMENTS = [
     User,
     LoginFailure,
+    DailyQuota,
     City,
     Team,
     Membership,
@@ -31,6 +33,7 @@ __all__ = [
     "CalendarEntry",
     "City",
     "Competition",
+    "DailyQuota",
     "Event",
     "Follow",
     "IdempotencyKey",

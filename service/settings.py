@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=4, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # anti-spam caps per user (admins are exempt): custom teams owned, invitations sent a UTC day
+    max_teams_owned: int = Field(default=10, ge=1)
+    max_invitations_per_day: int = Field(default=50, ge=1)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

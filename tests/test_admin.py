@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from beanie import PydanticObjectId
 
+from documents import User
 from service import db
 from tests.conftest import TEST_MONGODB_URI, assert_problem, make_settings, serve
 from tests.factories import Account, Api
+from tests.test_runs_idempotency import yielding_database  # noqa: F401  (a fixture)
 
 ADMIN = {"admin_email": "Boss@Example.com", "admin_password": "admin-password"}
 
@@ -157,6 +161,78 @@ async def test_admin_cannot_demote_themself(api: Api, client: httpx.AsyncClient)
     r = await client.patch(f"/users/{admin.id}/role", json={"role": "user"}, headers=admin.headers)
     assert_problem(r, 409)
     assert (await client.get("/users/me", headers=admin.headers)).json()["role"] == "admin"
+
+
+async def test_the_last_admin_cannot_delete_their_account(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    admin = await api.admin()
+    body = assert_problem(await client.delete("/users/me", headers=admin.headers), 409)
+    assert "last admin" in str(body["detail"])
+    me = await client.get("/users/me", headers=admin.headers)
+    assert (me.status_code, me.json()["role"]) == (200, "admin")
+
+
+async def test_an_admin_leaves_while_another_admin_remains(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    first, second = await api.admin(), await api.admin()
+    assert (await client.delete("/users/me", headers=first.headers)).status_code == 204
+    # the remaining admin is now the last one
+    assert_problem(await client.delete("/users/me", headers=second.headers), 409)
+    assert (await client.get("/users/me", headers=second.headers)).json()["role"] == "admin"
+
+
+async def test_an_admin_deletes_another_admin(api: Api, client: httpx.AsyncClient) -> None:
+    first, second = await api.admin(), await api.admin()
+    assert (await client.delete(f"/users/{second.id}", headers=first.headers)).status_code == 204
+    assert_problem(await client.get(f"/users/{second.id}"), 404)
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_two_admins_demoting_each_other_at_once_leave_an_admin(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    users = User.get_motor_collection()
+    first, second = await api.user(), await api.user()
+    pair = [PydanticObjectId(first.id), PydanticObjectId(second.id)]
+    for _ in range(6):  # each round interleaves differently
+        await users.update_many({"_id": {"$in": pair}}, {"$set": {"role": "admin"}})
+        demote = {"role": "user"}
+        responses = await asyncio.gather(
+            client.patch(f"/users/{second.id}/role", json=demote, headers=first.headers),
+            client.patch(f"/users/{first.id}/role", json=demote, headers=second.headers),
+        )
+        # 403: the other demotion was through before this request was authorised
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses in ([200, 403], [200, 409], [409, 409]), [r.text for r in responses]
+        roles = [
+            (await client.get("/users/me", headers=a.headers)).json()["role"]
+            for a in (first, second)
+        ]
+        assert "admin" in roles
+        # an answered demotion took effect; a refused one changed nothing
+        assert roles[1] == ("user" if responses[0].status_code == 200 else "admin")
+        assert roles[0] == ("user" if responses[1].status_code == 200 else "admin")
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_an_admin_deleted_while_demoting_the_other_leaves_an_admin(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    first, second = await api.admin(), await api.admin()
+    demote, delete = await asyncio.gather(
+        client.patch(f"/users/{second.id}/role", json={"role": "user"}, headers=first.headers),
+        client.delete(f"/users/{first.id}", headers=second.headers),
+    )
+    # 403: one side lost its admin role before its request was authorised
+    assert {demote.status_code, delete.status_code} <= {200, 204, 403, 404, 409}
+    remaining = [
+        r.json()["role"]
+        for r in [await client.get("/users/me", headers=a.headers) for a in (first, second)]
+        if r.status_code == 200
+    ]
+    assert "admin" in remaining
 
 
 async def test_admin_sees_email_and_role_in_the_role_answer(

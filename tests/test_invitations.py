@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
+import pytest
+import time_machine
 from beanie import PydanticObjectId
 
 from documents import Invitation
-from tests.conftest import assert_problem
+from documents.clock import today
+from tests.conftest import assert_problem, make_settings, serve
 from tests.factories import Account, Api
+from tests.test_runs_idempotency import yielding_database  # noqa: F401  (a fixture)
 
 UNKNOWN_ID = "0123456789abcdef01234567"
 
@@ -294,3 +299,69 @@ async def test_account_deletion_removes_invitations_to_and_from_it(
     # the team lives on under its new owner, who can invite again
     again = await api.invite(heir, team["id"], invitee)
     assert again["invited_by"] == heir.id
+
+
+# --- anti-spam cap: invitations sent a day ----------------------------------------------------
+
+
+async def invite(client: httpx.AsyncClient, owner: Account, team: dict, invitee: Account):
+    return await client.post(
+        f"/teams/{team['id']}/invitations", json={"user_id": invitee.id}, headers=owner.headers
+    )
+
+
+def at(day_offset: int, moment: time) -> datetime:
+    return datetime.combine(today() + timedelta(days=day_offset), moment, UTC)
+
+
+async def test_invitations_sent_a_day_are_capped() -> None:
+    # noon: the test cannot cross a midnight, whenever it runs
+    with time_machine.travel(at(0, time(12)), tick=True):
+        await _invitations_sent_a_day_are_capped()
+
+
+async def _invitations_sent_a_day_are_capped() -> None:
+    async with serve(make_settings(max_invitations_per_day=2)) as client:
+        api = Api(client)
+        owner = await api.user()
+        team = await api.team(owner)
+        first, second, third = [await api.user() for _ in range(3)]
+        await api.invite(owner, team["id"], first)
+        assert_problem(await invite(client, owner, team, first), 409)  # refused: not counted
+        await api.invite(owner, team["id"], second)
+
+        r = await invite(client, owner, team, third)
+        body = assert_problem(r, 429)
+        assert "invitations" in str(body["detail"])
+        assert 43000 < int(r.headers["Retry-After"]) <= 43200  # until midnight UTC
+        assert await pending(client, third) == []
+        # a new team does not start a new count (deleting a team takes its invitations along)
+        await client.delete(f"/teams/{team['id']}", headers=owner.headers)
+        fresh_team = await api.team(owner)
+        assert_problem(await invite(client, owner, fresh_team, third), 429)
+        # others are not affected, and admins are exempt
+        other = await api.user()
+        await api.invite(other, (await api.team(other))["id"], third)
+        admin = await api.admin()
+        admins_team = await api.team(admin)
+        for invitee in (first, second, third):
+            await api.invite(admin, admins_team["id"], invitee)
+
+        # the count starts again on the next UTC day
+        with time_machine.travel(at(1, time(0, 0, 30)), tick=True):
+            owner.token = await api.login(owner.email, owner.password)
+            assert (await invite(client, owner, fresh_team, third)).status_code == 201
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_parallel_invitations_never_pass_the_cap() -> None:
+    async with serve(make_settings(max_invitations_per_day=3)) as client:
+        api = Api(client)
+        owner = await api.user()
+        team = await api.team(owner)
+        invitees = [await api.user() for _ in range(7)]
+        responses = await asyncio.gather(*(invite(client, owner, team, i) for i in invitees))
+        assert sorted(r.status_code for r in responses) == [201] * 3 + [429] * 4
+        invited = [i for i, r in zip(invitees, responses, strict=True) if r.status_code == 201]
+        for account in invitees:
+            assert len(await pending(client, account)) == (account in invited)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, make_settings, serve
 from tests.factories import Api
+from tests.test_races import overtaken_by_delete
+from tests.test_runs_idempotency import yielding_database  # noqa: F401  (a fixture)
 
 UNKNOWN_ID = "0123456789abcdef01234567"
 
@@ -378,3 +381,101 @@ async def test_delete_permissions(api: Api, client: httpx.AsyncClient) -> None:
     assert_problem(await client.get(url), 404)
     assert_problem(await client.delete(url, headers=admin.headers), 404)
     assert (await client.get(f"/users/{member.id}/teams")).json()["total"] == 0
+
+
+# --- anti-spam cap: teams owned ---------------------------------------------------------------
+
+
+async def test_a_user_owns_at_most_max_teams_owned() -> None:
+    async with serve(make_settings(max_teams_owned=2)) as client:
+        api = Api(client)
+        owner = await api.user()
+        kept = await api.team(owner, "First")
+        await api.team(owner, "Second")
+        r = await client.post("/teams", json={"name": "Third"}, headers=owner.headers)
+        assert "MAX_TEAMS_OWNED" in str(assert_problem(r, 409)["detail"])
+        assert [t["name"] for t in (await custom_teams(client))["items"]] == ["First", "Second"]
+        # deleting one makes room again
+        await client.delete(f"/teams/{kept['id']}", headers=owner.headers)
+        assert (await api.team(owner, "Third"))["owner_id"] == owner.id
+        # others are not affected, and admins are exempt
+        assert (await api.team(await api.user(), "Fourth"))["members"] == 1
+        admin = await api.admin()
+        for name in ("Admin 1", "Admin 2", "Admin 3"):
+            await api.team(admin, name)
+
+
+async def test_ownership_goes_only_to_a_member_below_the_cap() -> None:
+    async with serve(make_settings(max_teams_owned=1)) as client:
+        api = Api(client)
+        owner, heir = await api.user(), await api.user()
+        team = await api.team(owner, "Handed Over")
+        await api.team(heir, "Heir's Own")
+        await api.join(heir, team["id"])
+        url = f"/teams/{team['id']}"
+        r = await client.patch(url, json={"owner_id": heir.id}, headers=owner.headers)
+        assert "MAX_TEAMS_OWNED" in str(assert_problem(r, 409)["detail"])
+        assert (await client.get(url)).json()["owner_id"] == owner.id
+        roles = {
+            m["user"]["id"]: m["role"] for m in (await client.get(f"{url}/members")).json()["items"]
+        }
+        assert roles == {owner.id: "owner", heir.id: "member"}
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_parallel_creations_never_pass_the_cap() -> None:
+    async with serve(make_settings(max_teams_owned=3)) as client:
+        api = Api(client)
+        owner = await api.user()
+        await api.team(owner, "Already Mine")
+        responses = await asyncio.gather(
+            *(
+                client.post("/teams", json={"name": f"Burst {i}"}, headers=owner.headers)
+                for i in range(8)
+            )
+        )
+        assert {r.status_code for r in responses} <= {201, 409}, [r.text for r in responses]
+        created = [r.json()["id"] for r in responses if r.status_code == 201]
+        owned = [t for t in (await custom_teams(client))["items"] if t["owner_id"] == owner.id]
+        assert 1 + len(created) == len(owned) <= 3
+        for team in owned:
+            assert await api.members(team["id"]) == [owner.id]
+
+
+# --- races on membership and ownership ----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_parallel_transfers_leave_one_owner(api: Api, client: httpx.AsyncClient) -> None:
+    owner = await api.user()
+    heirs = [await api.user() for _ in range(4)]
+    team = await api.team(owner, "Contested")
+    for heir in heirs:
+        await api.join(heir, team["id"])
+    url = f"/teams/{team['id']}"
+    responses = await asyncio.gather(
+        *(client.patch(url, json={"owner_id": h.id}, headers=owner.headers) for h in heirs)
+    )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 3, [
+        r.text for r in responses
+    ]
+    [winner] = [h for h, r in zip(heirs, responses, strict=True) if r.status_code == 200]
+    assert (await client.get(url)).json()["owner_id"] == winner.id
+    roles = {
+        m["user"]["id"]: m["role"] for m in (await client.get(f"{url}/members")).json()["items"]
+    }
+    assert [i for i, role in roles.items() if role == "owner"] == [winner.id]
+
+
+async def test_a_join_overtaken_by_the_team_deletion_leaves_no_membership(
+    api: Api, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner, joiner = await api.user(), await api.user()
+    url = f"/teams/{(await api.team(owner))['id']}"
+    answer = await overtaken_by_delete(
+        monkeypatch,
+        lambda: client.post(f"{url}/members", headers=joiner.headers),
+        lambda: client.delete(url, headers=owner.headers),
+    )
+    assert_problem(answer, 404)
+    assert (await client.get(f"/users/{joiner.id}/teams")).json()["total"] == 0

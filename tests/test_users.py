@@ -59,7 +59,13 @@ async def test_me_needs_a_token(client: httpx.AsyncClient) -> None:
 async def test_patch_me_changes_profile_fields(api: Api, client: httpx.AsyncClient) -> None:
     user = await api.user("Old Name")
     r = await patch_me(
-        client, user, name="New  Name", email="New@Example.com", city="Porto", bio="  Hills!  "
+        client,
+        user,
+        name="New  Name",
+        email="New@Example.com",
+        current_password=user.password,
+        city="Porto",
+        bio="  Hills!  ",
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -101,8 +107,59 @@ async def test_patch_me_respects_name_uniqueness(api: Api, client: httpx.AsyncCl
 async def test_patch_me_respects_email_uniqueness(api: Api, client: httpx.AsyncClient) -> None:
     other = await api.user()
     user = await api.user()
-    assert_problem(await patch_me(client, user, email=other.email.upper()), 409)
+    r = await patch_me(client, user, email=other.email.upper(), current_password=user.password)
+    assert_problem(r, 409)
     assert (await me(client, user)).json()["email"] == user.email
+
+
+async def test_new_email_needs_current_password(api: Api, client: httpx.AsyncClient) -> None:
+    """A stolen token alone must not move the account to the thief's address."""
+    user = await api.user()
+    body = assert_problem(await patch_me(client, user, email="thief@example.com", bio="x"), 422)
+    assert "current_password" in str(body["detail"])
+    assert [e["loc"] for e in body["errors"]] == [["body", "current_password"]]  # type: ignore[union-attr]
+    after = (await me(client, user)).json()
+    assert (after["email"], after["bio"]) == (user.email, None)
+    assert not await can_login(client, "thief@example.com", user.password)
+
+
+async def test_new_email_with_a_wrong_current_password_is_403(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    user = await api.user()
+    r = await patch_me(client, user, email="thief@example.com", current_password="not-it-at-all")
+    assert_problem(r, 403)
+    assert (await me(client, user)).json()["email"] == user.email
+
+
+async def test_a_taken_email_is_not_revealed_without_the_password(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    """Without current_password nobody learns whether an address has an account (no 409)."""
+    other = await api.user()
+    user = await api.user()
+    assert_problem(await patch_me(client, user, email=other.email), 422)
+    r = await patch_me(client, user, email=other.email, current_password="not-it-at-all")
+    assert_problem(r, 403)
+
+
+async def test_guessing_current_password_for_an_email_change_is_locked_out(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    user = await api.user(password="old-password")
+    for _ in range(5):
+        r = await patch_me(client, user, email="new@example.com", current_password="guess-guess")
+        assert_problem(r, 403)
+    r = await patch_me(client, user, email="new@example.com", current_password="old-password")
+    assert_problem(r, 429)
+    assert (await me(client, user)).json()["email"] == user.email
+
+
+async def test_the_same_email_needs_no_password(api: Api, client: httpx.AsyncClient) -> None:
+    user = await api.user()
+    r = await patch_me(client, user, email=user.email.upper(), bio="same address")
+    assert r.status_code == 200, r.text
+    assert (r.json()["email"], r.json()["bio"]) == (user.email, "same address")
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ async def read_me(user: CurrentUser) -> UserMe:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def update_me(changes: UserUpdate, user: CurrentUser, settings: SettingsDep) -> UserMe:
-    """Change name, email, city or bio; a new password needs `current_password`."""
+    """Change name, email, city or bio; a new password or email needs `current_password`."""
     user = await accounts.update(settings=settings, user=user, changes=changes)
     return await accounts.read_me(user)
 
@@ -89,10 +89,10 @@ async def update_me(changes: UserUpdate, user: CurrentUser, settings: SettingsDe
     "/me",
     summary="Delete my account",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401),
+    responses=problem_responses(401, 409),
 )
 async def delete_me(user: CurrentUser) -> Response:
-    """Delete the caller's account and everything that belongs to it."""
+    """Delete the caller's account and everything that belongs to it (the last admin: 409)."""
     await accounts.delete(user=user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -142,10 +142,10 @@ async def get_user(target: UserDep) -> UserPublic:
     "/{user_id}",
     summary="Delete a user (admin)",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 409),
 )
 async def delete_user(admin: AdminUser, target: UserDep) -> Response:
-    """Delete any account and everything that belongs to it."""
+    """Delete any account and everything that belongs to it (the last admin: 409)."""
     await accounts.delete(user=target)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -157,6 +157,6 @@ async def delete_user(admin: AdminUser, target: UserDep) -> Response:
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def set_role(admin: AdminUser, target: UserDep, data: RoleUpdate) -> UserMe:
-    """Grant or remove the admin role."""
+    """Grant or remove the admin role; there is always at least one admin (409)."""
     user = await accounts.set_role(target=target, role=data.role, actor=admin)
     return await accounts.read_me(user)

@@ -25,6 +25,7 @@ from service.errors import (
 from service.pagination import Page, PageParams, fetch_page
 from service.security import create_access_token, dummy_verify, hash_password, verify_password
 from service.settings import Settings
+from service.updates import update_or_404
 
 log = logging.getLogger("service.accounts")
 
@@ -171,59 +172,99 @@ def issue_token(settings: Settings, user: User) -> dict:
     return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
 
 
+async def _confirm_current_password(
+    *, settings: Settings, user: User, current: str | None, purpose: str
+) -> None:
+    """`current_password` guards password and email changes: a stolen token alone takes over
+    no account. Guesses count against the same lockout as failed logins."""
+    if not current:
+        raise Unprocessable(
+            f"current_password is required to {purpose}", loc=("body", "current_password")
+        )
+    account = f"user:{user.id}"
+    await _check_lockout(settings, account)
+    await _claim_attempt(settings, account)
+    ok, _ = await verify_password(settings, current, user.password_hash)
+    if not ok:
+        raise Forbidden("current_password is incorrect")
+    await LoginFailure.find(LoginFailure.account == account).delete()
+
+
 async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User:
     data = changes.model_dump(exclude_unset=True)
     before = user.model_copy()
     if data.get("name") is None:
         data.pop("name", None)
-    if data.get("email") is None:
-        data.pop("email", None)
+    new_email = str(data["email"]).lower() if data.get("email") is not None else None
+    if new_email == user.email:
+        new_email = None  # the same address (in any case) changes nothing and needs no password
     if data.get("city"):
         cities.city_slug_or_422(data["city"])  # refuse before anything is stored
-    await _ensure_unique(name=data.get("name"), email=data.get("email"), exclude=user.id)
-    updates: dict = {}
-    if "name" in data:
-        updates["name"] = data["name"]
-        updates["name_key"] = name_key(data["name"])
-    if "email" in data:
-        updates["email"] = str(data["email"]).lower()
-    if "bio" in data:
-        updates["bio"] = data["bio"] or None
-    if data.get("password") is not None:
-        current = data.get("current_password")
-        if not current:
-            raise Unprocessable(
-                "current_password is required to set a new password",
-                loc=("body", "current_password"),
-            )
-        # guesses at current_password count against the same lockout as failed logins
-        account = f"user:{user.id}"
-        await _check_lockout(settings, account)
-        await _claim_attempt(settings, account)
-        ok, _ = await verify_password(settings, current, user.password_hash)
-        if not ok:
-            raise Forbidden("current_password is incorrect")
-        await LoginFailure.find(LoginFailure.account == account).delete()
-        updates["password_hash"] = await hash_password(settings, data["password"])
-        updates["token_version"] = user.token_version + 1
+    new_password = data.get("password")
+    if new_password is not None or new_email is not None:
+        # checked before uniqueness, so a stolen token cannot probe which emails have accounts
+        purpose = "set a new password" if new_password is not None else "change the email"
+        await _confirm_current_password(
+            settings=settings, user=user, current=data.get("current_password"), purpose=purpose
+        )
     elif "current_password" in data:
         raise Unprocessable(
-            "current_password is only used together with password",
+            "current_password is only used together with password or email",
             loc=("body", "current_password"),
         )
-    if updates:
-        try:
-            await user.set(updates)
-        except DuplicateKeyError as exc:
-            raise Conflict("The name or email is already taken") from exc
+    await _ensure_unique(name=data.get("name"), email=new_email, exclude=user.id)
+    sets: dict = {}
+    if "name" in data:
+        sets["name"] = data["name"]
+        sets["name_key"] = name_key(data["name"])
+    if new_email is not None:
+        sets["email"] = new_email
+    if "bio" in data:
+        sets["bio"] = data["bio"] or None
+    change: dict = {}
+    if new_password is not None:
+        sets["password_hash"] = await hash_password(settings, new_password)
+        # $inc, not a value computed from this request's read: two concurrent changes must
+        # both invalidate the tokens issued before them
+        change["$inc"] = {"token_version": 1}
+    if sets:
+        change["$set"] = sets
+    if change:
+        # a concurrent rename to the same name loses here (409); a deleted account is a 404
+        user = await update_or_404(
+            user, change, what="User", conflict="The name or email is already taken"
+        )
     if data.get("city"):
         await cities.set_home_city(user=user, city_name=data["city"])
     await events.user_updated.emit(before=before, after=user)
     return user
 
 
+async def _demote(user_id: PydanticObjectId | None, *, refusal: str) -> None:
+    """Take the admin role away, unless that leaves no admin at all (409 `refusal`).
+
+    Written first and checked afterwards, so two admins demoting each other at once cannot
+    both pass a check made before either write: the demotion that finds no admin left undoes
+    itself. Only demotions remove admins and each is followed by its own check, so the check
+    after the last demotion sees every other one and keeps at least one admin.
+    """
+    users = User.get_motor_collection()
+    demoted = await users.update_one({"_id": user_id, "role": "admin"}, {"$set": {"role": "user"}})
+    if not demoted.modified_count:
+        return  # not an admin (any more): nothing to guard
+    if await users.count_documents({"role": "admin"}, limit=1) == 0:
+        await users.update_one({"_id": user_id, "role": "user"}, {"$set": {"role": "admin"}})
+        raise Conflict(refusal)
+
+
 async def delete(*, user: User) -> None:
-    """Delete an account; hooked domains remove what belongs to it first."""
+    """Delete an account; hooked domains remove what belongs to it first.
+
+    The last admin is refused (409) before anything is removed.
+    """
+    await _demote(
+        user.id, refusal="The last admin cannot be deleted; make someone else admin first"
+    )
     await events.user_deleted.emit(user=user)
     await LoginFailure.find(LoginFailure.account == f"user:{user.id}").delete()
     await user.delete()
@@ -232,8 +273,13 @@ async def delete(*, user: User) -> None:
 async def set_role(*, target: User, role: str, actor: User) -> User:
     if target.id == actor.id and role != "admin":
         raise Conflict("Admins cannot remove their own admin role")
-    await target.set({User.role: role})
-    return target
+    if role == "admin":
+        return await update_or_404(target, {"$set": {"role": "admin"}}, what="User")
+    await _demote(
+        target.id, refusal="The last admin cannot be demoted; make someone else admin first"
+    )
+    assert target.id is not None
+    return await get(target.id)  # 404 if the account was deleted meanwhile
 
 
 async def get(user_id: PydanticObjectId) -> User:
@@ -269,19 +315,32 @@ async def search(*, query: str | None, page: PageParams) -> Page[UserPublic]:
 
 
 async def ensure_admin(settings: Settings) -> None:
-    """Create the ADMIN_EMAIL account, or restore its admin role, at startup."""
+    """Create the ADMIN_EMAIL account, or restore its admin role, at startup.
+
+    Several API processes may start at once on one database: one creates the account, the
+    others lose the race (on the email or the name) and find it on their next look.
+    """
     if not settings.admin_email or not settings.admin_password:
         return
     email = settings.admin_email.lower()
-    existing = await User.find_one(User.email == email)
-    if existing is not None:
-        if existing.role != "admin":
-            await existing.set({User.role: "admin"})
-            log.info("Restored the admin role of %s", email)
+    password = settings.admin_password.get_secret_value()
+    for _ in range(3):
+        existing = await User.find_one(User.email == email)
+        if existing is not None:
+            restored = await User.get_motor_collection().update_one(
+                {"_id": existing.id, "role": {"$ne": "admin"}}, {"$set": {"role": "admin"}}
+            )
+            if restored.modified_count:
+                log.info("Restored the admin role of %s", email)
+            return
+        name = email.split("@")[0][:40]
+        if len(name) < 2 or await User.find_one(User.name_key == name_key(name)):
+            name = f"admin-{str(PydanticObjectId())[-6:]}"
+        data = RegisterIn(name=name, email=email, password=password)
+        try:
+            await register(settings=settings, data=data, role="admin")
+        except Conflict:
+            continue  # another process took the email or the name meanwhile: look again
+        log.info("Created the admin account %s", email)
         return
-    name = email.split("@")[0][:40]
-    if len(name) < 2 or await User.find_one(User.name_key == name_key(name)):
-        name = f"admin-{str(PydanticObjectId())[-6:]}"
-    data = RegisterIn(name=name, email=email, password=settings.admin_password.get_secret_value())
-    await register(settings=settings, data=data, role="admin")
-    log.info("Created the admin account %s", email)
+    raise RuntimeError(f"Could not create the admin account {email}")

@@ -8,7 +8,7 @@ from service.accounts.dependencies import UserDep
 from service.errors import problem_responses
 from service.ids import object_id_or_404
 from service.pagination import Page, PageDep
-from service.security import CurrentUser
+from service.security import CurrentUser, SettingsDep
 from service.teams import service as teams
 from service.teams.dependencies import MyInvitationDep, TeamDep
 from service.teams.schemas import (
@@ -33,9 +33,10 @@ ObjectIdQuery = Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{24}$")]
     response_model=TeamRead,
     responses=problem_responses(401, 409, 422),
 )
-async def create_team(data: TeamCreate, user: CurrentUser) -> TeamRead:
-    """Create a custom team; the creator is its owner and first member."""
-    return teams.to_read(await teams.create(data=data, actor=user))
+async def create_team(data: TeamCreate, user: CurrentUser, settings: SettingsDep) -> TeamRead:
+    """Create a custom team; the creator is its owner and first member (at most
+    MAX_TEAMS_OWNED teams owned: 409)."""
+    return teams.to_read(await teams.create(data=data, actor=user, settings=settings))
 
 
 @router.get(
@@ -70,9 +71,12 @@ async def get_team(team: TeamDep) -> TeamRead:
     response_model=TeamRead,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def update_team(team: TeamDep, changes: TeamUpdate, user: CurrentUser) -> TeamRead:
+async def update_team(
+    team: TeamDep, changes: TeamUpdate, user: CurrentUser, settings: SettingsDep
+) -> TeamRead:
     """Rename, describe, change visibility or transfer ownership (owner or admin)."""
-    return teams.to_read(await teams.update(team=team, changes=changes, actor=user))
+    updated = await teams.update(team=team, changes=changes, actor=user, settings=settings)
+    return teams.to_read(updated)
 
 
 @router.delete(
@@ -149,11 +153,17 @@ async def user_teams(target: UserDep, page: PageDep) -> Page[UserTeamRead]:
     tags=["invitations"],
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
-async def invite(team: TeamDep, data: InvitationCreate, user: CurrentUser) -> InvitationRead:
-    """Invite a user to a custom team (owner or admin); it expires after 14 days."""
-    invitation = await teams.invite(team=team, user_id=PydanticObjectId(data.user_id), actor=user)
+async def invite(
+    team: TeamDep, data: InvitationCreate, user: CurrentUser, settings: SettingsDep
+) -> InvitationRead:
+    """Invite a user to a custom team (owner or admin); it expires after 14 days.
+
+    At most MAX_INVITATIONS_PER_DAY invitations a UTC day per user (429 with Retry-After)."""
+    invitation = await teams.invite(
+        team=team, user_id=PydanticObjectId(data.user_id), actor=user, settings=settings
+    )
     return (await teams.invitation_reads([invitation]))[0]
 
 

@@ -13,6 +13,8 @@ from documents.clock import utcnow
 from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
+from service.quotas import claim as claim_quota
+from service.settings import Settings
 from service.teams.membership import add_member, membership, remove_member
 from service.teams.schemas import (
     InvitationRead,
@@ -24,6 +26,7 @@ from service.teams.schemas import (
     TeamUpdate,
     UserTeamRead,
 )
+from service.updates import update_or_404
 
 INVITATION_DAYS = 14
 
@@ -76,7 +79,23 @@ async def _ensure_name_free(name: str, exclude: PydanticObjectId | None = None) 
         raise Conflict(f"A team named {name!r} already exists")
 
 
-async def create(*, data: TeamCreate, actor: User) -> Team:
+async def _teams_owned(user_id: PydanticObjectId | None, *, limit: int) -> int:
+    return await Team.get_motor_collection().count_documents({"owner_id": user_id}, limit=limit)
+
+
+def _too_many_teams(who: str, cap: int) -> Conflict:
+    # `who` with its verb: "You already own", "The new owner already owns"
+    return Conflict(f"{who} {cap} teams, the most allowed (MAX_TEAMS_OWNED)")
+
+
+async def _check_may_own_another(user: User, settings: Settings, *, who: str) -> None:
+    """A user owns at most MAX_TEAMS_OWNED teams (admins are exempt)."""
+    cap = settings.max_teams_owned
+    if not _is_admin(user) and await _teams_owned(user.id, limit=cap) >= cap:
+        raise _too_many_teams(who, cap)
+
+
+async def create(*, data: TeamCreate, actor: User, settings: Settings) -> Team:
     city_id = None
     if data.city_id is not None:
         city = await City.get(PydanticObjectId(data.city_id))
@@ -84,6 +103,7 @@ async def create(*, data: TeamCreate, actor: User) -> Team:
             raise Unprocessable(f"Unknown city_id {data.city_id}")
         city_id = city.id
     await _ensure_name_free(data.name)
+    await _check_may_own_another(actor, settings, who="You already own")
     team = Team(
         name=" ".join(data.name.split()),
         name_key=team_name_key(data.name),
@@ -98,6 +118,12 @@ async def create(*, data: TeamCreate, actor: User) -> Team:
         await team.insert()
     except DuplicateKeyError as exc:
         raise Conflict(f"A team named {data.name!r} already exists") from exc
+    cap = settings.max_teams_owned
+    if not _is_admin(actor) and await _teams_owned(actor.id, limit=cap + 1) > cap:
+        # parallel creations all passed the check above: each one that finds the cap exceeded
+        # after its insert takes itself back, so the cap holds (at worst all of them retreat)
+        await Team.get_motor_collection().delete_one({"_id": team.id})
+        raise _too_many_teams("You already own", cap)
     assert team.id is not None and actor.id is not None
     await add_member(team_id=team.id, user_id=actor.id, role="owner")
     team.members_count = 1
@@ -124,7 +150,7 @@ async def search(
     )
 
 
-async def update(*, team: Team, changes: TeamUpdate, actor: User) -> Team:
+async def update(*, team: Team, changes: TeamUpdate, actor: User, settings: Settings) -> Team:
     _require_owner_or_admin(team, actor)
     data = changes.model_dump(exclude_unset=True)
     if team.kind == "city" and set(data) - {"description"}:
@@ -138,31 +164,66 @@ async def update(*, team: Team, changes: TeamUpdate, actor: User) -> Team:
         updates["description"] = data["description"] or None
     if data.get("visibility"):
         updates["visibility"] = data["visibility"]
-    if data.get("owner_id"):
-        new_owner = PydanticObjectId(data["owner_id"])
-        if new_owner != team.owner_id:
-            assert team.id is not None
-            target = await membership(team_id=team.id, user_id=new_owner)
-            if target is None:
-                raise Unprocessable("The new owner must be a member of the team")
-            await target.set({Membership.role: "owner"})
-            if team.owner_id is not None:
-                await Membership.find_one(
-                    Membership.team_id == team.id, Membership.user_id == team.owner_id
-                ).update({"$set": {"role": "member"}})
-            updates["owner_id"] = new_owner
-    if updates:
-        try:
-            await team.set(updates)
-        except DuplicateKeyError as exc:
-            raise Conflict("A team with this name already exists") from exc
-    return team
+    new_owner = PydanticObjectId(data["owner_id"]) if data.get("owner_id") else team.owner_id
+    if new_owner == team.owner_id:
+        if updates:
+            team = await update_or_404(
+                team,
+                {"$set": updates},
+                what="Team",
+                conflict="A team with this name already exists",
+            )
+        return team
+    return await _transfer(team=team, new_owner=new_owner, updates=updates, settings=settings)
+
+
+async def _transfer(
+    *, team: Team, new_owner: PydanticObjectId | None, updates: dict, settings: Settings
+) -> Team:
+    """Hand the team to a member, together with `updates`.
+
+    The team moves only from the owner this request read (a concurrent transfer makes it a
+    409), and the new owner's membership is marked first and put back if the move fails, so a
+    team never has two owners.
+    """
+    assert team.id is not None
+    target = await User.get(new_owner)
+    if target is not None:
+        await _check_may_own_another(target, settings, who="The new owner already owns")
+    members = Membership.get_motor_collection()
+    promoted = await members.update_one(
+        {"team_id": team.id, "user_id": new_owner}, {"$set": {"role": "owner"}}
+    )
+    if target is None or not promoted.matched_count:
+        raise Unprocessable("The new owner must be a member of the team", loc=("body", "owner_id"))
+    try:
+        moved = await update_or_404(
+            team,
+            {"$set": {**updates, "owner_id": new_owner}},
+            where={"owner_id": team.owner_id},
+            what="Team",
+            conflict="A team with this name already exists",
+            changed="The team changed owner meanwhile; read it again and retry",
+        )
+    except (Conflict, NotFound):
+        await members.update_one(
+            {"team_id": team.id, "user_id": new_owner}, {"$set": {"role": "member"}}
+        )
+        raise
+    if team.owner_id is not None:
+        await members.update_one(
+            {"team_id": team.id, "user_id": team.owner_id}, {"$set": {"role": "member"}}
+        )
+    return moved
 
 
 async def _delete_team(team: Team) -> None:
     await Membership.find(Membership.team_id == team.id).delete()
     await Invitation.find(Invitation.team_id == team.id).delete()
     await team.delete()
+    # a join or an accepted invitation that slipped in before the team itself went: sweep again
+    # (add_member takes back memberships of a team it finds gone)
+    await Membership.find(Membership.team_id == team.id).delete()
 
 
 async def delete(*, team: Team, actor: User) -> None:
@@ -281,7 +342,9 @@ async def invitation_reads(invitations: list[Invitation]) -> list[InvitationRead
     ]
 
 
-async def invite(*, team: Team, user_id: PydanticObjectId, actor: User) -> Invitation:
+async def invite(
+    *, team: Team, user_id: PydanticObjectId, actor: User, settings: Settings
+) -> Invitation:
     if team.kind == "city":
         raise Forbidden("Nobody is invited to a city team; it follows the home city")
     _require_owner_or_admin(team, actor)
@@ -299,6 +362,14 @@ async def invite(*, team: Team, user_id: PydanticObjectId, actor: User) -> Invit
     )
     if pending is not None:
         raise Conflict("This user already has a pending invitation to this team")
+    if not _is_admin(actor):
+        cap = settings.max_invitations_per_day
+        await claim_quota(
+            action="invitations",
+            user_id=actor.id,
+            cap=cap,
+            detail=f"You sent {cap} invitations today (UTC), the most allowed; try again tomorrow",
+        )
     return await Invitation(
         team_id=team.id,
         user_id=user_id,
@@ -366,8 +437,13 @@ async def _on_user_deleted(*, user: User) -> None:
             if successor is None:
                 await _delete_team(team)
                 continue
-            await successor.set({Membership.role: "owner"})
-            await team.set({Team.owner_id: successor.user_id})
+            # plain updates: a successor who leaves or a team deleted meanwhile is no error here
+            await Membership.get_motor_collection().update_one(
+                {"_id": successor.id}, {"$set": {"role": "owner"}}
+            )
+            await Team.get_motor_collection().update_one(
+                {"_id": team.id, "owner_id": user.id}, {"$set": {"owner_id": successor.user_id}}
+            )
         await remove_member(team_id=m.team_id, user_id=user.id)  # type: ignore[arg-type]
     await Invitation.find({"$or": [{"user_id": user.id}, {"invited_by": user.id}]}).delete()
 
