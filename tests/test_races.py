@@ -20,13 +20,17 @@ Send = Callable[[], Coroutine[Any, Any, httpx.Response]]
 
 
 async def overtaken_by_delete(
-    monkeypatch: pytest.MonkeyPatch, patch: Send, delete: Send
+    monkeypatch: pytest.MonkeyPatch,
+    patch: Send,
+    delete: Send,
+    held_calls: tuple[str, ...] = ("update_one", "find_one_and_update"),
 ) -> httpx.Response:
-    """Send `patch` (any write request), hold its first document update until `delete` has
-    removed the document, then let the update go on; returns the first request's answer."""
+    """Send `patch` (any write request), hold its first document update (or other of
+    `held_calls`) until `delete` has removed the document, then let it go on; returns the
+    first request's answer."""
     collection = type(User.get_motor_collection())
     reached, release = asyncio.Event(), asyncio.Event()
-    for name in ("update_one", "find_one_and_update"):
+    for name in held_calls:
         original: Callable[..., Awaitable[Any]] = getattr(collection, name)
 
         async def held(self: Any, *args: Any, __original=original, **kwargs: Any) -> Any:
@@ -226,3 +230,22 @@ async def test_processes_starting_at_once_ensure_one_admin(client: httpx.AsyncCl
     )
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert (await client.get("/users/me", headers=headers)).json()["role"] == "admin"
+
+
+# --- a follow overtaken by the profile's deletion -----------------------------------------------
+
+
+async def test_a_follow_overtaken_by_the_profile_deletion_leaves_no_follow(
+    api: Api, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The follow is stored after the deletion removed the profile's follows: taken back, 404."""
+    athlete, fan = await api.athlete(), await api.user()
+    answer = await overtaken_by_delete(
+        monkeypatch,
+        lambda: client.put(f"/users/me/following/{athlete.id}", headers=fan.headers),
+        lambda: client.delete("/athletes/me", headers=athlete.headers),
+        held_calls=("insert_one",),
+    )
+    assert_problem(answer, 404)
+    following = await client.get("/users/me/following", headers=fan.headers)
+    assert following.json()["total"] == 0

@@ -247,10 +247,16 @@ async def follow(*, user: User, athlete_id: PydanticObjectId) -> None:
         raise Unprocessable("You cannot follow yourself")
     await get(athlete_id)
     try:
-        await Follow(follower_id=user.id, athlete_id=athlete_id).insert()
+        follow = await Follow(follower_id=user.id, athlete_id=athlete_id).insert()
     except DuplicateKeyError:
         return
-    await Athlete.find_one(Athlete.id == athlete_id).update({"$inc": {"followers_count": 1}})
+    counted = await Athlete.get_motor_collection().update_one(
+        {"_id": athlete_id}, {"$inc": {"followers_count": 1}}
+    )
+    if not counted.matched_count:
+        # the profile was deleted after we read it: take the orphan follow back
+        await Follow.get_motor_collection().delete_one({"_id": follow.id})
+        raise NotFound(f"Athlete {athlete_id} not found")
 
 
 async def unfollow(*, user: User, athlete_id: PydanticObjectId) -> None:
