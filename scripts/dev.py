@@ -4,6 +4,10 @@
     python3 scripts/dev.py serve   # the API on http://localhost:8000, embedded store + demo data
     python3 scripts/dev.py test    # ruff, mypy and the whole pytest suite
 
+The suite runs twice: on the embedded store, then through the real driver against a
+throwaway `secantusd-py` wire server (`--store embedded` or `--store wire` runs one only;
+other arguments go to pytest).
+
 Both create `.venv` when missing and (re)install requirements whenever they change.
 """
 
@@ -68,7 +72,90 @@ def serve(extra: list[str]) -> int:
     )
 
 
+STORES = ("embedded", "wire")
+
+
+def split_stores(extra: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """`--store embedded|wire` (repeatable) picks the stores; the other arguments go to pytest."""
+    stores: list[str] = []
+    rest: list[str] = []
+    args = iter(extra)
+    for arg in args:
+        if arg == "--store" or arg.startswith("--store="):
+            value = arg.partition("=")[2] or next(args, "")
+            if value not in STORES:
+                sys.exit(f"--store takes one of {', '.join(STORES)}, not {value!r}")
+            stores.append(value)
+        else:
+            rest.append(arg)
+    return tuple(stores) or STORES, rest
+
+
+def _summary(report: Path) -> tuple[str, list[str]]:
+    """'N passed, M xfailed, ...' and the xfailed test ids, from pytest's JUnit XML report."""
+    import xml.etree.ElementTree as ElementTree
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    xfailed: list[str] = []
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        node_id = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
+        outcome = next((child for child in case if child.tag != "properties"), None)
+        if outcome is None or outcome.tag in {"system-out", "system-err"}:
+            counts["passed"] += 1
+        elif outcome.tag == "skipped" and outcome.get("type") == "pytest.xfail":
+            counts["xfailed"] += 1
+            xfailed.append(node_id)
+        elif outcome.tag == "skipped":
+            counts["skipped"] += 1
+        else:  # failure, error (an XPASS(strict) is a failure)
+            counts["failed" if outcome.tag == "failure" else "errors"] += 1
+    order = ("passed", "failed", "errors", "skipped", "xfailed")
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "no tests ran", xfailed
+
+
+def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
+    """pytest on each store: the embedded one, then through the real driver (pymongo/Motor)
+    against a throwaway secantusd-py wire server (scripts/wire_server.py); a line per store."""
+    import tempfile
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from scripts.wire_server import WireServerError, exit_on_sigterm, pinned_version, wire_server
+
+    exit_on_sigterm()  # CI stopping us still stops the wire server
+    results: list[tuple[str, int, str, list[str]]] = []
+    with tempfile.TemporaryDirectory(prefix="challenge-run-tests-") as reports:
+        for store in stores:
+            report = Path(reports) / f"{store}.xml"
+            command = [str(PY), "-m", "pytest", f"--junitxml={report}", *extra]
+            if store == "embedded":
+                label = "embedded"
+                print("pytest on the embedded store ...", flush=True)
+                env = {k: v for k, v in os.environ.items() if k != "TEST_MONGODB_URI"}
+                code = subprocess.run(command, cwd=ROOT, env=env).returncode
+            else:
+                label = f"wire server (secantusdb {pinned_version()})"
+                print(f"pytest through the real driver on a {label} ...", flush=True)
+                try:
+                    with wire_server() as uri:
+                        env = {**os.environ, "TEST_MONGODB_URI": uri}
+                        code = subprocess.run(command, cwd=ROOT, env=env).returncode
+                except WireServerError as error:
+                    print(error, flush=True)
+                    code = 1
+            counts, xfailed = _summary(report) if report.exists() else ("no report", [])
+            results.append((label, code, counts, xfailed))
+    print(flush=True)
+    for label, code, counts, xfailed in results:
+        print(f"{label}: {counts}{'' if code == 0 else f' (exit code {code})'}", flush=True)
+        for node_id in xfailed:
+            print(f"    expected failure (tests/wire_server_bugs.py): {node_id}", flush=True)
+    return next((code for _, code, _, _ in results if code), 0)
+
+
 def test(extra: list[str]) -> int:
+    stores, extra = split_stores(extra)
     checks = (
         ["-m", "ruff", "check", "."],
         ["-m", "ruff", "format", "--check", "."],
@@ -83,7 +170,7 @@ def test(extra: list[str]) -> int:
                 flush=True,
             )
             return code
-    return run("-m", "pytest", *extra)
+    return test_stores(stores, extra)
 
 
 def main() -> int:

@@ -31,8 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / ("Scripts" if os.name == "nt" else "bin")
 DAEMON = "secantusd-py"
-# Pinned in requirements-dev.txt; shown in the test command's summary.
-VERSION = "0.7.0b3"
+
+
+def pinned_version(package: str = "secantusdb") -> str:
+    """The version requirements-dev.txt pins (shown in the test command's summary)."""
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
+        name, _, version = line.split("#")[0].strip().partition("==")
+        if name.lower() == package:
+            return version
+    return "unpinned"
+
+
 STARTUP_TIMEOUT_S = float(os.environ.get("WIRE_SERVER_STARTUP_TIMEOUT", "60"))
 STOP_TIMEOUT_S = 15.0
 
