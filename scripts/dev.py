@@ -2,7 +2,8 @@
 """Quick start helper (standard library only, so it runs on a fresh machine with just Python).
 
     python3 scripts/dev.py serve   # the API on http://localhost:8000, embedded store + demo data
-    python3 scripts/dev.py test    # ruff, mypy and the whole pytest suite
+    python3 scripts/dev.py test    # ruff, mypy, the whole pytest suite, then the `clock`
+                                   # tests again at a few awkward moments (Monday 00:30 UTC, ...)
 
 The suite runs twice: on the embedded store, then through the real driver against a
 throwaway `secantusd-py` wire server (`--store embedded` or `--store wire` runs one only;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,6 +53,44 @@ def ensure_venv() -> None:
         STAMP.write_text(wanted)
 
 
+MONGOSH_VERSION = "2.12.0"  # the mongosh the recipes are tested with (npm; runs on Node.js 20)
+MONGOSH_DIR = ROOT / ".tools" / "mongosh"
+
+
+def ensure_mongosh() -> str | None:
+    """mongosh for tests/test_mongosh_recipes.py: installed from npm into .tools/mongosh.
+
+    Sets MONGOSH to its path for pytest, or MONGOSH_SKIPPED to why there is none (no Node.js,
+    install failed); a MONGOSH already set is used as it is.
+    """
+    if os.environ.get("MONGOSH"):
+        return os.environ["MONGOSH"]
+    binary = (
+        MONGOSH_DIR / "node_modules" / ".bin" / ("mongosh.cmd" if os.name == "nt" else "mongosh")
+    )
+    package = MONGOSH_DIR / "node_modules" / "mongosh" / "package.json"
+    installed = package.exists() and f'"version": "{MONGOSH_VERSION}"' in package.read_text()
+    reason = None
+    if not installed:
+        npm = shutil.which("npm")
+        if not shutil.which("node") or not npm:
+            reason = "Node.js not found"
+        else:
+            print(f"Installing mongosh {MONGOSH_VERSION} into .tools/mongosh (npm) ...", flush=True)
+            command = [npm, "install", "--prefix", str(MONGOSH_DIR), "--no-audit", "--no-fund"]
+            done = subprocess.run(
+                [*command, "--loglevel=error", f"mongosh@{MONGOSH_VERSION}"], cwd=ROOT
+            )
+            if done.returncode or not binary.exists():
+                reason = f"npm install mongosh@{MONGOSH_VERSION} failed"
+    if reason:
+        print(f"mongosh step skipped: {reason}", flush=True)
+        os.environ["MONGOSH_SKIPPED"] = reason
+        return None
+    os.environ["MONGOSH"] = str(binary)
+    return str(binary)
+
+
 def run(*args: str) -> int:
     return subprocess.run([str(PY), *args], cwd=ROOT).returncode
 
@@ -67,9 +107,37 @@ def serve(extra: list[str]) -> int:
         host,
         "--port",
         port,
-        "--proxy-headers",
+        # the app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (service/ratelimit.py)
+        "--no-proxy-headers",
         *extra,
     )
+
+
+# Moments when date logic that is only nearly right breaks. The `clock` tests run at each
+# (CHALLENGE_RUN_NOW, see tests/conftest.py) after the whole suite has run at the real time.
+AWKWARD_MOMENTS = (
+    "2027-03-01T00:30:00Z",  # Monday 00:30 UTC, also the 1st: this week and month are empty
+    "2026-12-31T23:59:30Z",  # 30 s before a new year
+    "2028-02-29T12:00:00Z",  # a leap day
+)
+
+
+def test_awkward_moments(extra: list[str]) -> int:
+    """Run the `clock`-marked tests at each awkward moment (only with no pytest arguments)."""
+    if extra:
+        return 0
+    for moment in AWKWARD_MOMENTS:
+        print(f"clock tests at {moment} ...", flush=True)
+        env = {**os.environ, "CHALLENGE_RUN_NOW": moment}
+        code = subprocess.run(
+            [str(PY), "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider"],
+            cwd=ROOT,
+            env=env,
+        ).returncode
+        if code:
+            print(f"clock tests failed at CHALLENGE_RUN_NOW={moment}", flush=True)
+            return code
+    return 0
 
 
 STORES = ("embedded", "wire")
@@ -156,6 +224,7 @@ def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
 
 def test(extra: list[str]) -> int:
     stores, extra = split_stores(extra)
+    ensure_mongosh()  # MONGOSH for tests/test_mongosh_recipes.py (the wire-server pass)
     checks = (
         ["-m", "ruff", "check", "."],
         ["-m", "ruff", "format", "--check", "."],
@@ -170,7 +239,7 @@ def test(extra: list[str]) -> int:
                 flush=True,
             )
             return code
-    return test_stores(stores, extra)
+    return test_stores(stores, extra) or test_awkward_moments(extra)
 
 
 def main() -> int:
