@@ -130,7 +130,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     # every 422 carries `errors`, as request validation errors do
     errors = exc.errors if isinstance(exc, Unprocessable) else None
-    extra = exc.extra if isinstance(exc, Conflict) else None
+    extra = exc.extra if isinstance(exc, Conflict | Unprocessable) else None
     return problem_response(exc.status, exc.detail, headers=exc.headers, errors=errors, extra=extra)
 
 
