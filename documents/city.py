@@ -12,6 +12,12 @@ class City(Document):
     # lower-case ASCII, accents and spacing folded: the identity of a city
     slug: str
     country: str | None = None  # ISO 3166-1 alpha-2
+    # from the gazetteer (service/cities/gazetteer.py); None on custom cities an admin created
+    geonameid: int | None = None
+    region: str | None = None  # admin-1 name where the gazetteer has one (US states)
+    region_code: str | None = None  # GeoNames admin-1 code
+    location: dict | None = None  # GeoJSON Point {"type": "Point", "coordinates": [lon, lat]}
+    population: int | None = None
     team_id: PydanticObjectId | None = None  # the city-wide team
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -19,4 +25,11 @@ class City(Document):
         name = "cities"
         indexes = [  # noqa: RUF012
             IndexModel([("slug", ASCENDING)], name="slug_unique", unique=True),
+            # one city per gazetteer entry; custom cities (null) are not indexed
+            IndexModel(
+                [("geonameid", ASCENDING)],
+                name="geonameid_unique",
+                unique=True,
+                partialFilterExpression={"geonameid": {"$type": "number"}},
+            ),
         ]

@@ -35,7 +35,7 @@ class World:
     deleted_teams: set[PydanticObjectId] = field(default_factory=set)
 
     async def city(self, name: str) -> City:
-        city = await cities.get_or_create(name=name)
+        city = await cities.city_for(name)
         self.cities.append(city)
         return city
 
@@ -49,7 +49,7 @@ class World:
         return user
 
     async def move(self, user: User, city: City) -> None:
-        await cities.set_home_city(user=user, city_name=city.name)
+        await cities.set_home_city(user=user, city=city)
 
     async def team(self, name: str, owner: User, city: City | None = None) -> Team:
         team = await Team(
@@ -179,6 +179,17 @@ def _ranked(rows: list[dict[str, Any]], order: str, name: Any) -> list[dict[str,
     return rows
 
 
+def _ranked_per_capita(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per capita, best first; cities without a population after them all, by score."""
+    with_population = [r for r in rows if r["score_per_capita"] is not None]
+    without = [r for r in rows if r["score_per_capita"] is None]
+    ranked = _ranked(with_population, "score_per_capita", lambda r: r["city"]["name"])
+    after = _ranked(without, "score", lambda r: r["city"]["name"])
+    for row in after:
+        row["rank"] += len(ranked)
+    return ranked + after
+
+
 def _eid(row: dict[str, Any]) -> str:
     for entity in ("team", "city", "user"):
         if entity in row:
@@ -246,9 +257,18 @@ async def oracle(
                     **total,
                     "members": members,
                     "score_per_member": round(total["score"] / max(members, 1), 2),
+                    "population": city.population,
+                    "score_per_capita": (
+                        round(total["score"] * 100_000 / city.population, 2)
+                        if city.population
+                        else None
+                    ),
                 }
             )
-        return _ranked(rows, params.get("order", "score"), lambda r: r["city"]["name"])
+        order = params.get("order", "score")
+        if order == "score_per_capita":
+            return _ranked_per_capita(rows)
+        return _ranked(rows, order, lambda r: r["city"]["name"])
     if board in ("users", "members"):
         for run in runs:
             if board == "users" and params.get("city_id") and str(run.city_id) != params["city_id"]:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import assert_problem
 from tests.factories import Api
+from tests.test_runs_idempotency import yielding_database  # noqa: F401 (a fixture)
 
 
 async def city(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
@@ -252,7 +253,7 @@ async def test_update_city_permissions_and_errors(api: Api, client: httpx.AsyncC
         422,
     )
     assert (await city(client, paris))["name"] == "Paris"
-    assert (await city(client, paris))["country"] is None
+    assert (await city(client, paris))["country"] == "FR"  # the gazetteer's, unchanged
 
 
 # --- home city ----------------------------------------------------------------------------
@@ -385,3 +386,56 @@ async def test_a_custom_team_cannot_take_over_a_city_team(
     team = (await client.get(f"/teams/{lyon['team_id']}")).json()
     assert (team["kind"], team["owner_id"], team["name"]) == ("city", None, "Lyon")
     assert await api.members(lyon["team_id"]) == [runner.id]
+
+
+# --- races (a yielding store interleaves concurrent requests at every database call) --------
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_concurrent_renames_onto_one_name_one_wins_the_rest_conflict(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    admin = await api.admin()
+    ids = []
+    for name in ("Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"):
+        r = await client.post("/cities", json={"name": name}, headers=admin.headers)
+        ids.append(r.json()["id"])
+
+    responses = await asyncio.gather(
+        *(client.patch(f"/cities/{i}", json={"name": "Unity"}, headers=admin.headers) for i in ids)
+    )
+
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 5
+    for r in responses:
+        if r.status_code == 409:
+            assert_problem(r, 409)
+    [winner] = [r.json() for r in responses if r.status_code == 200]
+    assert (await city(client, "unity"))["id"] == winner["id"]
+    names = sorted(c["name"] for c in (await client.get("/cities")).json()["items"])
+    assert names.count("Unity") == 1
+    team = (await client.get(f"/teams/{winner['team_id']}")).json()
+    assert team["name"] == "Unity"
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_concurrent_home_city_changes_leave_one_city_membership(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    mover = await api.user(city="Paris")
+    await api.user(city="Lyon")  # Lyon exists; the others are created by the race
+    choices = ["Lyon", "Berlin", "Rome", "Oslo", "Madrid", "Lyon"]
+
+    for round_ in range(4):  # each round interleaves differently
+        order = choices[round_:] + choices[:round_]
+        responses = await asyncio.gather(
+            *(client.patch("/users/me", json={"city": c}, headers=mover.headers) for c in order)
+        )
+        assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+
+        me = (await client.get("/users/me", headers=mover.headers)).json()
+        home = await city(client, me["city_id"])
+        assert [t["id"] for t in await city_teams(client, mover.id)] == [home["team_id"]]
+        # every city team's member count equals its members (checked by api.members)
+        for c in (await client.get("/cities")).json()["items"]:
+            members = await api.members(c["team_id"])
+            assert (mover.id in members) == (c["id"] == home["id"])

@@ -9,6 +9,9 @@ import httpx
 import pytest
 
 from documents import Team
+from service.cities import service as cities
+from service.cities.schemas import CityCreate
+from service.leaderboards import service as leaderboards
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
 from tests.leaderboard_world import World
@@ -123,6 +126,65 @@ async def test_small_city_beats_big_city_per_member(client: httpx.AsyncClient) -
         (1, "Vaduz", 250.0),
         (2, "Tokyo", 100.0),
     ]
+
+
+async def test_small_town_beats_a_capital_per_capita(client: httpx.AsyncClient) -> None:
+    world = World()
+    tokyo, vaduz = await world.city("Tokyo"), await world.city("Vaduz")
+    # a custom city (admin-made, not in the gazetteer) has no population
+    atlantis = await cities.store(await cities.create(data=CityCreate(name="Atlantis")))
+    assert (tokyo.population or 0) > 9_000_000
+    assert vaduz.population == 5197
+    runners = [await world.user(f"Runner {i}", tokyo) for i in range(4)]
+    local = await world.user("Local", vaduz)
+    diver = await world.user("Diver", atlantis)
+    for runner in runners:
+        await world.run(runner, team_id=tokyo.team_id, started_at=DAY, score=1000)
+    await world.run(local, team_id=vaduz.team_id, started_at=DAY, score=250)
+    await world.run(diver, team_id=atlantis.team_id, started_at=DAY, score=9000)
+    params = {"period": "month", "at": "2026-01-01", "order": "score_per_capita"}
+
+    r = await client.get("/leaderboards/cities", params=params)
+
+    assert r.status_code == 200, r.text
+    rows = [
+        (i["rank"], i["city"]["name"], i["population"], i["score_per_capita"])
+        for i in r.json()["items"]
+    ]
+    assert rows == [
+        (1, "Vaduz", 5197, round(250 * 100_000 / 5197, 2)),
+        (2, "Tokyo", tokyo.population, round(4000 * 100_000 / tokyo.population, 2)),
+        (3, "Atlantis", None, None),  # without a population: after every city that has one
+    ]
+    by_score = await client.get("/leaderboards/cities", params={**params, "order": "score"})
+    assert [i["city"]["name"] for i in by_score.json()["items"]] == ["Atlantis", "Tokyo", "Vaduz"]
+    assert_problem(
+        await client.get("/leaderboards/cities", params={**params, "order": "per_capita"}), 422
+    )
+
+
+def test_per_capita_order_puts_cities_without_population_last_by_score() -> None:
+    def row(name: str, score: int, population: int | None) -> dict[str, Any]:
+        per_capita = leaderboards.score_per_capita(score, population)
+        return {
+            "_id": name,
+            "sort_name": name.lower(),
+            "score": score,
+            "score_per_capita": per_capita,
+        }
+
+    rows = [
+        row("a", 10, None),
+        row("b", 50, None),
+        row("c", 1, 100_000),
+        row("d", 2, 200_000),
+        row("e", 3, 100_000),
+        row("f", 0, 0),  # a population of 0 is no population
+    ]
+    ordered = leaderboards.per_capita_order(rows)
+    assert [r["_id"] for r in ordered] == ["e", "c", "d", "b", "a", "f"]
+    keys = [r["per_capita_rank_key"] for r in ordered]
+    assert leaderboards.competition_ranks(keys) == [1, 2, 2, 4, 5, 6]
 
 
 async def test_user_board_counts_runs_where_they_were_credited(client: httpx.AsyncClient) -> None:

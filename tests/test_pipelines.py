@@ -1,8 +1,8 @@
 """Every leaderboard pipeline against the plain-Python oracle, on randomized data.
 
 For each period kind (all, day, week, month, year, custom) every board — teams (all, by kind,
-by city), cities (by score and per member), users (all, by city) and each team's runners —
-must equal what the runs say; again after edits and deletes; and the rebuild pipeline must
+by city), cities (by score, per member and per capita), users (all, by city) and each team's
+runners — must equal what the runs say; again after edits and deletes; and the rebuild pipeline must
 find nothing to repair.
 """
 
@@ -58,6 +58,12 @@ async def assert_boards_match(client: httpx.AsyncClient, world: World) -> int:
                 "cities",
                 {"order": "score_per_member"},
                 {"order": "score_per_member"},
+            ),
+            (
+                "/leaderboards/cities",
+                "cities",
+                {"order": "score_per_capita"},
+                {"order": "score_per_capita"},
             ),
             ("/leaderboards/users", "users", {}, {}),
         ]

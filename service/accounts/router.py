@@ -16,12 +16,9 @@ from service.accounts.schemas import (
 )
 from service.errors import problem_responses
 from service.pagination import Page, PageDep
-from service.ratelimit import AuthRateLimit, ClientIp
 from service.security import AdminUser, CurrentUser, SettingsDep
 
-# RATE_LIMIT_AUTH per client IP on every POST /auth/*: login guesses and "is this email
-# registered?" probes cost the same
-auth_router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[AuthRateLimit])
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
 
 
@@ -30,7 +27,7 @@ users_router = APIRouter(prefix="/users", tags=["users"])
     summary="Create an account",
     status_code=status.HTTP_201_CREATED,
     response_model=UserMe,
-    responses=problem_responses(409, 422, 429, 503),
+    responses=problem_responses(409, 422),
 )
 async def register(data: RegisterIn, settings: SettingsDep) -> UserMe:
     """Register with name, email, password and optionally a home city."""
@@ -42,14 +39,14 @@ async def register(data: RegisterIn, settings: SettingsDep) -> UserMe:
     "/token",
     summary="Log in (OAuth2 password form)",
     response_model=TokenOut,
-    responses=problem_responses(401, 429, 503),
+    responses=problem_responses(401, 429),
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep, ip: ClientIp
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep
 ) -> TokenOut:
     """OAuth2 password flow; `username` is the email or the user name (Swagger's Authorize)."""
     user = await accounts.authenticate(
-        settings=settings, identifier=form.username, password=form.password, ip=ip
+        settings=settings, identifier=form.username, password=form.password
     )
     return TokenOut.model_validate(accounts.issue_token(settings, user))
 
@@ -58,12 +55,12 @@ async def token(
     "/login",
     summary="Log in (JSON)",
     response_model=TokenOut,
-    responses=problem_responses(401, 422, 429, 503),
+    responses=problem_responses(401, 422, 429),
 )
-async def login(data: LoginIn, settings: SettingsDep, ip: ClientIp) -> TokenOut:
+async def login(data: LoginIn, settings: SettingsDep) -> TokenOut:
     """Exchange email (or name) and password for a bearer token."""
     user = await accounts.authenticate(
-        settings=settings, identifier=data.email, password=data.password, ip=ip
+        settings=settings, identifier=data.email, password=data.password
     )
     return TokenOut.model_validate(accounts.issue_token(settings, user))
 
@@ -80,13 +77,11 @@ async def read_me(user: CurrentUser) -> UserMe:
     "/me",
     summary="Update my account",
     response_model=UserMe,
-    responses=problem_responses(401, 403, 409, 422, 429),
+    responses=problem_responses(401, 403, 409, 422),
 )
-async def update_me(
-    changes: UserUpdate, user: CurrentUser, settings: SettingsDep, ip: ClientIp
-) -> UserMe:
+async def update_me(changes: UserUpdate, user: CurrentUser, settings: SettingsDep) -> UserMe:
     """Change name, email, city or bio; a new password or email needs `current_password`."""
-    user = await accounts.update(settings=settings, user=user, changes=changes, ip=ip)
+    user = await accounts.update(settings=settings, user=user, changes=changes)
     return await accounts.read_me(user)
 
 

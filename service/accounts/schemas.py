@@ -2,9 +2,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from service.cities.slug import slugify
 
@@ -46,11 +54,36 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RegisterIn(StrictModel):
+# a gazetteer id from GET /cities/lookup (number or digits), or a stored city's id or slug
+CityId = (
+    Annotated[int, Field(ge=1)]
+    | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+)
+
+
+class _HomeCity(StrictModel):
+    """`city` (a name, resolved in the gazetteer) or `city_id`; not both."""
+
+    city: CityName | None = Field(
+        default=None,
+        description="City name; the most populous gazetteer city of that name, "
+        "narrowed by country or region after a comma ('Portland, US')",
+    )
+    city_id: CityId | None = Field(
+        default=None, description="A `geonameid` from GET /cities/lookup, or a city's id or slug"
+    )
+
+    @model_validator(mode="after")
+    def _one_city(self) -> Self:
+        if self.city is not None and self.city_id is not None:
+            raise ValueError("give either city or city_id, not both")
+        return self
+
+
+class RegisterIn(_HomeCity):
     name: UserName
     email: EmailStr
     password: Password
-    city: CityName | None = None
 
 
 class LoginIn(StrictModel):
@@ -84,10 +117,9 @@ class UserMe(UserPublic):
     role: Literal["user", "admin"]
 
 
-class UserUpdate(StrictModel):
+class UserUpdate(_HomeCity):
     name: UserName | None = None
     email: EmailStr | None = None
-    city: CityName | None = None
     bio: Bio | None = None
     password: Password | None = None
     current_password: str | None = Field(default=None, max_length=128)

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from documents import City
 from service.cities import service as cities
-from service.cities.schemas import CityCreate, CityRead, CityUpdate
+from service.cities.gazetteer import MAX_LOOKUP
+from service.cities.schemas import CityCreate, CityLookup, CityRead, CityUpdate
 from service.errors import problem_responses
 from service.pagination import Page, PageDep
 from service.security import AdminUser
@@ -30,6 +31,32 @@ async def list_cities(
 ) -> Page[CityRead]:
     """Cities by slug, with their member counts; `search` ignores case and accents."""
     return await cities.search(query=search, page=page)
+
+
+@router.get(
+    "/lookup",
+    summary="Look up gazetteer cities",
+    response_model=CityLookup,
+    responses=problem_responses(422),
+)
+async def lookup_cities(
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=80,
+            description="Start of the name ('sao pa'); ', US' or ', Oregon' narrows it",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=MAX_LOOKUP)] = 10,
+) -> CityLookup:
+    """Autocomplete over every city of 15,000+ inhabitants (GeoNames).
+
+    Accents and case are ignored; the exact name comes first, then the most populous. Each city
+    carries its country and region to tell same-named ones apart, and `city_id` once someone
+    lives there; pass its `geonameid` as `city_id` to register or to PATCH /users/me.
+    """
+    return await cities.lookup(query=q, limit=limit)
 
 
 @router.get(

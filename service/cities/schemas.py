@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
 def _country(value: str) -> str:
@@ -36,6 +36,31 @@ class CityRead(BaseModel):
     name: str
     slug: str
     country: str | None
+    geonameid: int | None = Field(description="GeoNames id; null for a custom city")
+    region: str | None = Field(description="Region name where the gazetteer has one (US states)")
+    region_code: str | None = Field(description="GeoNames admin-1 code")
+    latitude: float | None
+    longitude: float | None
+    population: int | None
     team_id: str | None
     members: int
     created_at: datetime
+
+
+class GazetteerCity(BaseModel):
+    """A city of the gazetteer (GeoNames, 15,000+ inhabitants)."""
+
+    geonameid: int = Field(description="Pass it as `city_id` to register or PATCH /users/me")
+    name: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    country_name: str
+    region: str | None = Field(description="Region name where known (US states)")
+    region_code: str | None = Field(description="GeoNames admin-1 code")
+    latitude: float
+    longitude: float
+    population: int | None
+    city_id: str | None = Field(description="Our city's id, once someone lives there")
+
+
+class CityLookup(BaseModel):
+    items: list[GazetteerCity]

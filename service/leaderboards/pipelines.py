@@ -115,7 +115,11 @@ def team_totals(
 
 
 def city_totals(period: Period) -> Pipeline:
-    """Cities by score in `period`; `members` is the city team's member count."""
+    """Cities by score in `period`; `members` is the city team's member count.
+
+    `population` comes from the gazetteer (absent on custom cities): the service derives
+    `score_per_capita` from it, as it derives `score_per_member` (mongomock has no `$round`).
+    """
     return [
         *_totals("city", period),
         *_join("cities", "_id", "city"),
@@ -133,6 +137,7 @@ def city_totals(period: Period) -> Pipeline:
                 "name": "$city.name",
                 "sort_name": {"$toLower": "$city.name"},
                 "slug": "$city.slug",
+                "population": {"$ifNull": ["$city.population", None]},
                 "members": {"$ifNull": ["$team.members_count", 0]},
                 "score": 1,
                 "distance_m": 1,

@@ -42,9 +42,15 @@ async def team_leaderboard(
 async def city_leaderboard(
     period: PeriodDep,
     page: PageDep,
-    order: Annotated[CityOrder, Query(description="Rank by score or per member")] = "score",
+    order: Annotated[
+        CityOrder,
+        Query(
+            description="Rank by score, per member, or per 100,000 inhabitants "
+            "(cities without a population last)"
+        ),
+    ] = "score",
 ) -> Leaderboard[CityRow]:
-    """Cities ranked by score, or by score per member of their city team."""
+    """Cities ranked by score, by score per member of their city team, or per capita."""
     return await leaderboards.cities(period=period, page=page, order=order)
 
 

@@ -10,7 +10,7 @@ from service.pagination import Page
 
 T = TypeVar("T")
 
-CityOrder = Literal["score", "score_per_member"]
+CityOrder = Literal["score", "score_per_member", "score_per_capita"]
 
 
 class PeriodRead(BaseModel):
@@ -65,6 +65,11 @@ class TeamRow(PerMember, Totals):
 
 
 class CityRow(PerMember, Totals):
+    population: int | None = Field(description="Inhabitants (gazetteer); null for a custom city")
+    score_per_capita: float | None = Field(
+        description="score per 100,000 inhabitants, 2 decimals; null without a population "
+        "(such cities come last in `order=score_per_capita`)"
+    )
     city: CityRef
 
 

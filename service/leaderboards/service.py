@@ -41,6 +41,28 @@ def score_per_member(score: int, members: int) -> float:
     return round(score / max(members, 1), 2)
 
 
+def score_per_capita(score: int, population: int | None) -> float | None:
+    """Score per 100,000 inhabitants, 2 decimals; None for a city without a known population."""
+    if not population:
+        return None
+    return round(score * 100_000 / population, 2)
+
+
+def per_capita_order(rows: list[Row]) -> list[Row]:
+    """Best score per capita first; cities without a population (custom ones) come last.
+
+    Those rank among themselves by score, after every city that has a per-capita score. Each
+    row gets `per_capita_rank_key`, equal for rows that share a rank.
+    """
+    for row in rows:
+        per_capita = row["score_per_capita"]
+        row["per_capita_rank_key"] = (
+            (0, -per_capita) if per_capita is not None else (1, -row["score"])
+        )
+    rows.sort(key=lambda r: (r["per_capita_rank_key"], r["sort_name"], r["_id"]))
+    return rows
+
+
 def _id(value: Any) -> str | None:
     return str(value) if value is not None else None
 
@@ -118,18 +140,27 @@ async def teams(
 async def cities(
     *, period: Period, page: PageParams, order: CityOrder = "score"
 ) -> Leaderboard[CityRow]:
-    """Cities ranked by score, or by score per member of their city team."""
+    """Cities ranked by score, by score per member of their city team, or per capita."""
     pipeline = pipelines.city_totals(period)
     rows = _with_per_member(await _aggregate(ScoreBucket.get_motor_collection(), pipeline))
+    for row in rows:
+        row["population"] = row.get("population")
+        row["score_per_capita"] = score_per_capita(row["score"], row["population"])
+    rank_by: str = order
     if order == "score_per_member":
         # per-member values are rounded here (mongomock has no $round), so they are sorted here
         rows.sort(key=lambda r: (-r["score_per_member"], r["sort_name"], r["_id"]))
+    elif order == "score_per_capita":
+        rows, rank_by = per_capita_order(rows), "per_capita_rank_key"
 
     def build(row: Row, rank: int) -> CityRow:
         city = {"id": str(row["_id"]), "name": row["name"], "slug": row["slug"]}
-        return CityRow.model_validate({**_totals(row, rank), **_per_member(row), "city": city})
+        per_capita = {"population": row["population"], "score_per_capita": row["score_per_capita"]}
+        return CityRow.model_validate(
+            {**_totals(row, rank), **_per_member(row), **per_capita, "city": city}
+        )
 
-    return _board(rows, period=period, page=page, order=order, build=build)
+    return _board(rows, period=period, page=page, order=rank_by, build=build)
 
 
 async def users(
