@@ -4,11 +4,13 @@
 //   mongosh "$MONGODB_URI" --quiet --eval 'var declaredFile = "/tmp/indexes.json"' scripts/mongosh/indexes.js
 //
 // The declared indexes are each document's `Settings.indexes` (documents/*.py), printed by
-// scripts/pipelines.py; the app creates them at startup. Status per index:
+// scripts/pipelines.py; at startup the app reconciles the server with them (service/indexes.py:
+// creates the missing, rebuilds the different, drops the extra). Status per index:
 //   ok         on the server as declared (key, and the options declared: unique, TTL, sparse...)
-//   missing    declared, not on the server (queries that need it scan; restart the app)
-//   different  same name, other key or options (drop it, then restart the app)
-//   extra      on the server, not declared (costs every write; drop it once nothing needs it)
+//   missing    declared, not on the server (queries that need it scan): restart the app
+//   different  same name, other key or options: restart the app, which rebuilds it
+//   extra      on the server, not declared: the app's next startup drops it (so never add an
+//              index by hand: declare it in documents/*.py)
 // Output: one JSON line per index, then {"ok", "missing", "different", "extra"}; exit code 1
 // when any is missing or different.
 

@@ -45,6 +45,9 @@ class Difference:
     key: Key
     stored: Totals | None  # None: the bucket is missing
     expected: Totals | None  # None: no run backs the bucket
+    # stored under an _id that is not its natural key: stale even when the runs back its key
+    # (the bucket with the natural _id, if any, is compared on its own)
+    misplaced: bool = False
 
     def describe(self) -> str:
         kind, entity_id, team_id, city_id, day = self.key
@@ -132,7 +135,7 @@ async def _compare() -> tuple[Drift, dict[Key, tuple[Any, Totals]], list[Any]]:
         if want != have:
             drift.differences.append(Difference(key, have, want))
     for key, _, totals in sorted(misplaced, key=lambda row: _sort_key(row[0])):
-        drift.differences.append(Difference(key, totals, None))
+        drift.differences.append(Difference(key, totals, None, misplaced=True))
     return drift, stored, [bucket for _, bucket, _ in misplaced]
 
 
@@ -148,6 +151,8 @@ async def repair(*, batch_size: int = 1000, insert_batch_size: int = 10_000) -> 
     updates: list[UpdateOne] = []
     inserts: list[dict[str, Any]] = []
     for difference in drift.differences:
+        if difference.misplaced:
+            continue  # its id is in `stale` already; never touch the natural bucket of its key
         if difference.expected is None:
             if difference.key in stored:
                 stale.append(stored[difference.key][0])
