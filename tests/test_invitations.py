@@ -365,3 +365,18 @@ async def test_parallel_invitations_never_pass_the_cap() -> None:
         invited = [i for i, r in zip(invitees, responses, strict=True) if r.status_code == 201]
         for account in invitees:
             assert len(await pending(client, account)) == (account in invited)
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_parallel_invitations_of_one_user_leave_one_pending(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    owner = await api.user()
+    team = await api.team(owner)
+    for _ in range(5):  # each round interleaves differently
+        invitee = await api.user()
+        responses = await asyncio.gather(*(invite(client, owner, team, invitee) for _ in range(6)))
+        assert {r.status_code for r in responses} <= {201, 409}, [r.text for r in responses]
+        invited = [r.json()["id"] for r in responses if r.status_code == 201]
+        assert len(invited) <= 1
+        assert [i["id"] for i in await pending(client, invitee)] == invited

@@ -370,13 +370,29 @@ async def invite(
             cap=cap,
             detail=f"You sent {cap} invitations today (UTC), the most allowed; try again tomorrow",
         )
-    return await Invitation(
+    invitation = await Invitation(
         team_id=team.id,
         user_id=user_id,
         invited_by=actor.id,
         created_at=now,
         expires_at=now + timedelta(days=INVITATION_DAYS),
     ).insert()
+    # Parallel invitations of one user to one team all passed the check above: each one that
+    # finds another pending one after its insert takes itself back, so at most one stays.
+    others = await Invitation.get_motor_collection().count_documents(
+        {
+            "team_id": team.id,
+            "user_id": user_id,
+            "status": "pending",
+            "expires_at": {"$gt": now},
+            "_id": {"$ne": invitation.id},
+        },
+        limit=1,
+    )
+    if others:
+        await Invitation.get_motor_collection().delete_one({"_id": invitation.id})
+        raise Conflict("This user already has a pending invitation to this team")
+    return invitation
 
 
 async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead]:
