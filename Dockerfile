@@ -20,5 +20,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
 
-CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--forwarded-allow-ips", "*"]
+# --no-proxy-headers: the app alone reads X-Forwarded-For, and only from TRUSTED_PROXIES (uvicorn
+# would otherwise rewrite the client address itself, and "*" believed any client's header)
+CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -97,6 +97,13 @@ class TooManyRequests(AppError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class ServiceUnavailable(AppError):
+    status = 503
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 def problem_response(
     status: int,
     detail: str,

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from service import db
+from service import db, ratelimit
 from service.accounts import service as accounts
 from service.accounts.router import auth_router, users_router
 from service.athletes.router import router as athletes_router
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client, database = await db.connect(settings)
         app.state.client = client
         app.state.database = database
+        app.state.rate_limiter = ratelimit.create_limiter(settings)
         try:
             await accounts.ensure_admin(settings)
             if settings.load_demo:
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     gc.freeze()
             yield
         finally:
+            await app.state.rate_limiter.close()
             db.close(client)
 
     app = FastAPI(
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ratelimit.RateLimitHeadersMiddleware)
     origins = settings.cors_origin_list
     if origins:
         # Added last so it wraps everything: 413s and other early answers get CORS headers too.
@@ -111,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials="*" not in origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=["X-Request-ID", "Retry-After", *ratelimit.HEADER_NAMES],
         )
     for router in ROUTERS:
         app.include_router(router)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import jwt
 from beanie import PydanticObjectId
@@ -12,11 +21,11 @@ from bson.errors import InvalidId
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from passlib.context import CryptContext
-from starlette.concurrency import run_in_threadpool
 
 from documents import User
 from documents.clock import utcnow
-from service.errors import Forbidden, Unauthorized
+from service import ratelimit
+from service.errors import Forbidden, ServiceUnavailable, Unauthorized
 from service.settings import Settings
 
 JWT_ALGORITHM = "HS256"
@@ -39,16 +48,89 @@ def password_context(settings: Settings) -> CryptContext:
     )
 
 
+T = TypeVar("T")
+
+# argon2 threads run this much nicer than the event loop: under a burst of logins the CPU goes
+# to /health and every other request first, and the hashing takes what is left
+HASH_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Executor-thread initializer (Linux: niceness is per thread, and the threads argon2 starts
+    for its lanes inherit it). Elsewhere a no-op: setpriority there would renice the process."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            tid = threading.get_native_id()
+            nice = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + HASH_NICENESS))
+
+
+@functools.cache
+def _executor(concurrency: int) -> ThreadPoolExecutor:
+    # Its own threads, exactly `concurrency` of them: even a request cancelled mid-hash (whose
+    # slot the gate frees at once) never makes more argon2 computations run at the same time.
+    return ThreadPoolExecutor(
+        max_workers=concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+    )
+
+
+class HashGate:
+    """At most `concurrency` argon2 computations at once, and at most `queue` more waiting.
+
+    Each argon2id computation holds `ARGON2_MEMORY_COST` KiB (64 MiB by default) and a core for
+    ~200 ms: unbounded, a burst of logins costs memory in proportion to its size and starves the
+    event loop. Requests beyond the queue are refused at once (503 + Retry-After) instead of
+    waiting longer than a client would.
+    """
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._capacity = concurrency + queue
+        self._admitted = 0
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        if self._admitted >= self._capacity:
+            # ~200 ms a hash: the queue ahead drains in about this many seconds
+            wait = (self._admitted // self._concurrency + 1) * 0.2
+            raise ServiceUnavailable(
+                "Too many logins at once; try again shortly", retry_after=round(wait + 0.5)
+            )
+        self._admitted += 1
+        try:
+            async with self._slots:
+                loop = asyncio.get_running_loop()
+                executor = _executor(self._concurrency)
+                return await loop.run_in_executor(executor, functools.partial(fn, *args))
+        finally:
+            self._admitted -= 1
+
+
+# One gate per event loop (asyncio primitives belong to a loop; tests run many loops) and size.
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, int], HashGate]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hash_gate(settings: Settings) -> HashGate:
+    size = (settings.hash_concurrency, settings.hash_queue_size)
+    gates = _gates.setdefault(asyncio.get_running_loop(), {})
+    if size not in gates:
+        gates[size] = HashGate(*size)
+    return gates[size]
+
+
 async def hash_password(settings: Settings, password: str) -> str:
     """Hash in a worker thread: argon2 takes ~200 ms of CPU with production parameters."""
-    return await run_in_threadpool(password_context(settings).hash, password)
+    return await hash_gate(settings).run(password_context(settings).hash, password)
 
 
 async def verify_password(
     settings: Settings, password: str, hashed: str
 ) -> tuple[bool, str | None]:
     """Check a password; returns (ok, new_hash) where new_hash is set when parameters changed."""
-    return await run_in_threadpool(password_context(settings).verify_and_update, password, hashed)
+    context = password_context(settings)
+    return await hash_gate(settings).run(context.verify_and_update, password, hashed)
 
 
 async def dummy_verify(settings: Settings) -> None:
@@ -57,7 +139,7 @@ async def dummy_verify(settings: Settings) -> None:
     passlib hashes its dummy password once per context and reuses it, so only the first unknown
     login in a process costs an extra hash.
     """
-    await run_in_threadpool(password_context(settings).dummy_verify)
+    await hash_gate(settings).run(password_context(settings).dummy_verify)
 
 
 def create_access_token(settings: Settings, user: User) -> tuple[str, int]:
@@ -100,9 +182,18 @@ async def optional_user(
     return user
 
 
-async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def current_user(
+    request: Request, user: Annotated[User | None, Depends(optional_user)]
+) -> User:
+    """The signed-in user; a write (POST/PUT/PATCH/DELETE) also counts against RATE_LIMIT_WRITES.
+
+    Every write that needs a user depends on this (directly or through AdminUser and the
+    loaders), so the per-user write limit holds for every such route, present and future.
+    """
     if user is None:
         raise Unauthorized()
+    if request.method in ratelimit.WRITE_METHODS:
+        await ratelimit.limit_writes(request, user_id=str(user.id))
     return user
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import secrets
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, model_validator
+from limits import RateLimitItem, parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's cpuset), not all the host's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -34,12 +44,46 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)
+    # failed logins (and wrong current_passwords) per (account, client IP) within the window
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1)
+    # ...and per account across all IPs: a ceiling against guessing from many addresses
+    login_account_max_failures: int = Field(default=100, ge=1, le=10000)
+    # argon2 runs at most this many at once; beyond this many waiting, logins get 503
+    hash_concurrency: int = Field(default_factory=lambda: _usable_cpus(), ge=1, le=256)
+    hash_queue: int | None = Field(default=None, ge=0, description="Default: 4 × concurrency.")
+    # `limits` notation ("10/minute", "5/second;100/hour"), moving windows
+    rate_limit_auth: str = "10/minute"
+    rate_limit_writes: str = "120/minute"
+    trusted_proxies: str = Field(
+        default="", description="IPs/CIDRs whose X-Forwarded-For is believed (comma-separated)."
+    )
     # anti-spam caps per user (admins are exempt): custom teams owned, invitations sent a UTC day
     max_teams_owned: int = Field(default=10, ge=1)
     max_invitations_per_day: int = Field(default=50, ge=1)
     log_level: str = "INFO"
+
+    @field_validator("rate_limit_auth", "rate_limit_writes")
+    @classmethod
+    def _limits_notation(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit like '10/minute'") from exc
+        if any(item.amount < 1 for item in items):
+            raise ValueError(f"{value!r}: a rate limit allows at least 1 request")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"TRUSTED_PROXIES: {part.strip()!r} is no IP or CIDR") from exc
+        return value
 
     @model_validator(mode="after")
     def _admin_account_is_complete(self) -> Settings:
@@ -77,6 +121,18 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def hash_queue_size(self) -> int:
+        return 4 * self.hash_concurrency if self.hash_queue is None else self.hash_queue
+
+    @property
+    def auth_limits(self) -> list[RateLimitItem]:
+        return parse_many(self.rate_limit_auth)
+
+    @property
+    def write_limits(self) -> list[RateLimitItem]:
+        return parse_many(self.rate_limit_writes)
 
     @property
     def jwt_key(self) -> str:

@@ -41,6 +41,9 @@ def make_settings(**overrides: object) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
         "argon2_parallelism": 1,
+        # generous: tests log in and write a lot from one address; test_rate_limits sets low ones
+        "rate_limit_auth": "10000/minute",
+        "rate_limit_writes": "10000/minute",
         "admin_email": None,
         "admin_password": None,
         "cors_origins": "",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import argon2.low_level
@@ -153,3 +155,82 @@ async def test_no_hash_or_password_in_responses_or_logs(
         assert "secret-password" not in r.text
     assert "argon2id$" not in caplog.text
     assert "secret-password" not in caplog.text
+
+
+# --- bounded hashing: HASH_CONCURRENCY and HASH_QUEUE ---------------------------------------
+
+
+class SlowArgon2:
+    """Makes each argon2 verify wait for `release` (or a while) and records how many overlap."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, hold_s: float = 0.0) -> None:
+        self.release = threading.Event()
+        self.hold_s = hold_s
+        self.running = 0
+        self.peak = 0
+        self.started = 0
+        self._lock = threading.Lock()
+        original = argon2.low_level.verify_secret
+
+        def verify(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.running += 1
+                self.started += 1
+                self.peak = max(self.peak, self.running)
+            try:
+                if self.hold_s:
+                    time.sleep(self.hold_s)
+                else:
+                    assert self.release.wait(timeout=10)
+                return original(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.running -= 1
+
+        monkeypatch.setattr(argon2.low_level, "verify_secret", verify)
+
+
+def wrong_login(client: httpx.AsyncClient, email: str) -> Coroutine[Any, Any, httpx.Response]:
+    return client.post("/auth/login", json={"email": email, "password": "wrong-password"})
+
+
+async def test_argon2_runs_at_most_hash_concurrency_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst of logins queues for argon2 instead of each holding 64 MiB and a core at once."""
+    async with serve(make_settings(hash_concurrency=2, hash_queue=30)) as client:
+        users = [await Api(client).user() for _ in range(4)]
+        slow = SlowArgon2(monkeypatch, hold_s=0.05)
+        answers = await asyncio.gather(
+            *(wrong_login(client, users[i % 4].email) for i in range(12))
+        )
+        assert [r.status_code for r in answers] == [401] * 12
+        assert slow.started == 12
+        assert slow.peak == 2
+
+
+async def test_logins_beyond_the_queue_get_503_and_cost_no_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with serve(make_settings(hash_concurrency=1, hash_queue=1)) as client:
+        user = await Api(client).user()
+        slow = SlowArgon2(monkeypatch)
+        burst = [asyncio.create_task(wrong_login(client, user.email)) for _ in range(4)]
+        # one argon2 runs (held), one waits for it: the other two are refused at once
+        done, pending = await asyncio.wait(burst, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        while len(done) < 2:
+            more, pending = await asyncio.wait(pending, timeout=5)
+            done |= more
+        refused = [task.result() for task in done]
+        for r in refused:
+            assert_problem(r, 503)
+            assert int(r.headers["Retry-After"]) >= 1
+        slow.release.set()
+        assert [r.status_code for r in await asyncio.gather(*pending)] == [401, 401]
+        assert slow.started == 2
+
+        # the refused attempts checked nothing, so they do not count towards the lockout:
+        # after the two real failures, three more wrong guesses are still answered
+        for _ in range(3):
+            assert_problem(await wrong_login(client, user.email), 401)
+        assert_problem(await wrong_login(client, user.email), 429)

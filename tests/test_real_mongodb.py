@@ -32,7 +32,7 @@ async def test_unique_and_geo_indexes_exist_on_the_server(app: FastAPI) -> None:
     routes = await database["run_routes"].index_information()
     assert routes["geometry_2dsphere"]["key"] == [("geometry", "2dsphere")]
     failures = await database["login_failures"].index_information()
-    assert failures["at_ttl"]["expireAfterSeconds"] == 86400
+    assert failures["expires_at_ttl"]["expireAfterSeconds"] == 0
 
 
 async def test_a_route_is_accepted_by_the_2dsphere_index(

@@ -16,9 +16,12 @@ from service.accounts.schemas import (
 )
 from service.errors import problem_responses
 from service.pagination import Page, PageDep
+from service.ratelimit import AuthRateLimit, ClientIp
 from service.security import AdminUser, CurrentUser, SettingsDep
 
-auth_router = APIRouter(prefix="/auth", tags=["auth"])
+# RATE_LIMIT_AUTH per client IP on every POST /auth/*: login guesses and "is this email
+# registered?" probes cost the same
+auth_router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[AuthRateLimit])
 users_router = APIRouter(prefix="/users", tags=["users"])
 
 
@@ -27,7 +30,7 @@ users_router = APIRouter(prefix="/users", tags=["users"])
     summary="Create an account",
     status_code=status.HTTP_201_CREATED,
     response_model=UserMe,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429, 503),
 )
 async def register(data: RegisterIn, settings: SettingsDep) -> UserMe:
     """Register with name, email, password and optionally a home city."""
@@ -39,14 +42,14 @@ async def register(data: RegisterIn, settings: SettingsDep) -> UserMe:
     "/token",
     summary="Log in (OAuth2 password form)",
     response_model=TokenOut,
-    responses=problem_responses(401, 429),
+    responses=problem_responses(401, 429, 503),
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep, ip: ClientIp
 ) -> TokenOut:
     """OAuth2 password flow; `username` is the email or the user name (Swagger's Authorize)."""
     user = await accounts.authenticate(
-        settings=settings, identifier=form.username, password=form.password
+        settings=settings, identifier=form.username, password=form.password, ip=ip
     )
     return TokenOut.model_validate(accounts.issue_token(settings, user))
 
@@ -55,12 +58,12 @@ async def token(
     "/login",
     summary="Log in (JSON)",
     response_model=TokenOut,
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(401, 422, 429, 503),
 )
-async def login(data: LoginIn, settings: SettingsDep) -> TokenOut:
+async def login(data: LoginIn, settings: SettingsDep, ip: ClientIp) -> TokenOut:
     """Exchange email (or name) and password for a bearer token."""
     user = await accounts.authenticate(
-        settings=settings, identifier=data.email, password=data.password
+        settings=settings, identifier=data.email, password=data.password, ip=ip
     )
     return TokenOut.model_validate(accounts.issue_token(settings, user))
 
@@ -77,11 +80,13 @@ async def read_me(user: CurrentUser) -> UserMe:
     "/me",
     summary="Update my account",
     response_model=UserMe,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422, 429),
 )
-async def update_me(changes: UserUpdate, user: CurrentUser, settings: SettingsDep) -> UserMe:
+async def update_me(
+    changes: UserUpdate, user: CurrentUser, settings: SettingsDep, ip: ClientIp
+) -> UserMe:
     """Change name, email, city or bio; a new password or email needs `current_password`."""
-    user = await accounts.update(settings=settings, user=user, changes=changes)
+    user = await accounts.update(settings=settings, user=user, changes=changes, ip=ip)
     return await accounts.read_me(user)
 
 

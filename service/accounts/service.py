@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import re
-from datetime import UTC, timedelta
+from datetime import timedelta
 
-from beanie import PydanticObjectId, SortDirection
+from beanie import PydanticObjectId
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from documents import LoginFailure, User
-from documents.clock import utcnow
+from documents.clock import as_stored, utcnow
 from service import events
 from service.accounts.schemas import RegisterIn, UserMe, UserPublic, UserUpdate
 from service.cities import service as cities
@@ -18,6 +21,7 @@ from service.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
     Unprocessable,
@@ -113,64 +117,141 @@ def _window(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.login_window_minutes)
 
 
-def _locked(retry: float) -> TooManyRequests:
+def _locked(retry: float, *, from_ip: bool) -> TooManyRequests:
+    where = " from your address" if from_ip else ""
     return TooManyRequests(
-        "Too many failed logins for this account; try again later", retry_after=int(retry) + 1
+        f"Too many failed logins for this account{where}; try again later",
+        retry_after=math.ceil(retry),
     )
 
 
-async def _check_lockout(settings: Settings, account: str) -> None:
-    since = utcnow() - _window(settings)
-    recent = (
-        await LoginFailure.find(LoginFailure.account == account, LoginFailure.at >= since)
-        .sort([("at", SortDirection.DESCENDING)])
-        .limit(settings.login_max_failures)
-        .to_list()
-    )
-    if len(recent) >= settings.login_max_failures:
-        oldest = recent[-1].at
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        raise _locked((oldest + _window(settings) - utcnow()).total_seconds())
+async def _claim(settings: Settings, *, key: str, account: str, limit: int, attempt: dict) -> None:
+    """Record `attempt` under `key` unless `limit` failures already lie within the window.
 
-
-async def _claim_attempt(settings: Settings, account: str) -> None:
-    """Store this attempt as a failure *before* the password is checked.
-
-    Checking first and recording afterwards would let a burst of parallel guesses all pass the
-    check; this way only the first `login_max_failures` attempts of a burst (by id) go on.
-    A correct password removes the record again.
+    One conditional update on the server: it matches only while the limit-th newest failure is
+    missing or older than the window, so of any number of parallel attempts exactly as many as
+    the limit get through. Raises 429 (storing nothing) when locked.
     """
-    attempt = await LoginFailure(account=account).insert()
-    earlier = await LoginFailure.find(
-        LoginFailure.account == account,
-        LoginFailure.at >= utcnow() - _window(settings),
-        {"_id": {"$lt": attempt.id}},
-    ).count()
-    if earlier >= settings.login_max_failures:
-        await attempt.delete()
-        await _check_lockout(settings, account)
-        raise _locked(_window(settings).total_seconds())
+    collection = LoginFailure.get_motor_collection()
+    window = _window(settings)
+    oldest_counted = f"failures.{limit - 1}.at"
+    for _ in range(3):
+        try:
+            await collection.update_one(
+                {
+                    "_id": key,
+                    "$or": [
+                        {oldest_counted: {"$exists": False}},
+                        {oldest_counted: {"$lt": attempt["at"] - window}},
+                    ],
+                },
+                {
+                    "$push": {"failures": {"$each": [attempt], "$position": 0, "$slice": limit}},
+                    "$set": {"account": account, "expires_at": attempt["at"] + window},
+                },
+                upsert=True,
+            )
+            return
+        except DuplicateKeyError:
+            # The key exists but did not match (locked), or a parallel first attempt inserted
+            # it a moment ago: read it to tell which.
+            doc = await collection.find_one({"_id": key})
+            times = [as_stored(failure["at"]) for failure in (doc or {}).get("failures", [])]
+            if len(times) >= limit and times[limit - 1] >= attempt["at"] - window:
+                retry = times[limit - 1] + window - attempt["at"]
+                raise _locked(retry.total_seconds(), from_ip="|" in key) from None
+    raise _locked(1, from_ip="|" in key)
 
 
-async def authenticate(*, settings: Settings, identifier: str, password: str) -> User:
+def _login_keys(account: str, ip: str) -> tuple[str, str]:
+    return f"{account}|ip:{ip}", account
+
+
+async def _claim_attempt(settings: Settings, account: str, ip: str) -> ObjectId:
+    """Count this attempt as a failure *before* the password is checked, per (account, IP) and
+    per account; a correct password takes it back (`_forget_attempt`). Returns its id.
+
+    LOGIN_MAX_FAILURES per (account, client IP) locks out that address only, so nobody can lock
+    an owner out by guessing at a public name; LOGIN_ACCOUNT_MAX_FAILURES per account, across all
+    addresses, stops guessing from many. The pair is claimed first, so attempts refused for a
+    locked pair never count against the account.
+    """
+    pair, whole = _login_keys(account, ip)
+    attempt_id = ObjectId()
+    attempt = {"id": attempt_id, "at": utcnow()}
+    await _claim(
+        settings, key=pair, account=account, limit=settings.login_max_failures, attempt=attempt
+    )
+    limit = settings.login_account_max_failures
+    try:
+        await _claim(settings, key=whole, account=account, limit=limit, attempt=attempt)
+    except TooManyRequests:
+        await _release_attempt(account, ip, attempt_id)
+        raise
+    return attempt_id
+
+
+async def _release_attempt(account: str, ip: str, attempt_id: ObjectId) -> None:
+    """Take an attempt back (its password was never checked)."""
+    collection = LoginFailure.get_motor_collection()
+    for key in _login_keys(account, ip):
+        await collection.update_one({"_id": key}, {"$pull": {"failures": {"id": attempt_id}}})
+
+
+async def _forget_attempt(account: str, ip: str, attempt_id: ObjectId) -> None:
+    """A correct password: this address starts afresh; the attempt no longer counts as a failure."""
+    pair, whole = _login_keys(account, ip)
+    collection = LoginFailure.get_motor_collection()
+    await collection.delete_one({"_id": pair})
+    await collection.update_one({"_id": whole}, {"$pull": {"failures": {"id": attempt_id}}})
+
+
+async def _verify_claimed(
+    settings: Settings,
+    user: User | None,
+    password: str,
+    *,
+    account: str,
+    ip: str,
+    attempt: ObjectId,
+) -> tuple[bool, str | None]:
+    """Check the password of a claimed attempt (argon2 work for an unknown account too).
+
+    When the server is too busy to check it (503), the attempt is given back: it guessed nothing.
+    """
+    try:
+        if user is None:
+            await dummy_verify(settings)
+            return False, None
+        return await verify_password(settings, password, user.password_hash)
+    except ServiceUnavailable:
+        await _release_attempt(account, ip, attempt)
+        raise
+
+
+def _account_key(user: User | None, identifier: str) -> str:
+    if user is not None:
+        return f"user:{user.id}"
+    # unknown names are throttled like real ones, stored hashed: people type passwords there
+    digest = hashlib.sha256(identifier.lower().encode()).hexdigest()[:32]
+    return f"unknown:{digest}"
+
+
+async def authenticate(*, settings: Settings, identifier: str, password: str, ip: str) -> User:
     """Check credentials. Unknown account and wrong password answer the same 401."""
     ident = identifier.strip()
     if "@" in ident:
         user = await User.find_one(User.email == ident.lower())
     else:
         user = await User.find_one(User.name_key == name_key(ident))
-    account = f"user:{user.id}" if user else f"unknown:{ident.lower()}"
-    await _check_lockout(settings, account)  # while locked, refuse without storing anything
-    await _claim_attempt(settings, account)
-    if user is None:
-        await dummy_verify(settings)
-        ok, new_hash = False, None
-    else:
-        ok, new_hash = await verify_password(settings, password, user.password_hash)
+    account = _account_key(user, ident)
+    claimed = await _claim_attempt(settings, account, ip)  # 429 while locked
+    ok, new_hash = await _verify_claimed(
+        settings, user, password, account=account, ip=ip, attempt=claimed
+    )
     if not ok or user is None:
         raise Unauthorized(BAD_CREDENTIALS)  # the claimed attempt stays, as this failure
-    await LoginFailure.find(LoginFailure.account == account).delete()
+    await _forget_attempt(account, ip, claimed)
     if new_hash:
         await user.set({User.password_hash: new_hash})
     return user
@@ -182,7 +263,7 @@ def issue_token(settings: Settings, user: User) -> dict:
 
 
 async def _confirm_current_password(
-    *, settings: Settings, user: User, current: str | None, purpose: str
+    *, settings: Settings, user: User, current: str | None, purpose: str, ip: str
 ) -> None:
     """`current_password` guards password and email changes: a stolen token alone takes over
     no account. Guesses count against the same lockout as failed logins."""
@@ -191,15 +272,15 @@ async def _confirm_current_password(
             f"current_password is required to {purpose}", loc=("body", "current_password")
         )
     account = f"user:{user.id}"
-    await _check_lockout(settings, account)
-    await _claim_attempt(settings, account)
-    ok, _ = await verify_password(settings, current, user.password_hash)
+    claimed = await _claim_attempt(settings, account, ip)
+    ok, _ = await _verify_claimed(settings, user, current, account=account, ip=ip, attempt=claimed)
     if not ok:
         raise Forbidden("current_password is incorrect")
-    await LoginFailure.find(LoginFailure.account == account).delete()
+    await _forget_attempt(account, ip, claimed)
 
 
-async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User:
+async def update(*, settings: Settings, user: User, changes: UserUpdate, ip: str) -> User:
+    """`ip`: the client address, for the lockout that guesses at current_password count against."""
     data = changes.model_dump(exclude_unset=True)
     before = user.model_copy()
     if data.get("name") is None:
@@ -213,7 +294,11 @@ async def update(*, settings: Settings, user: User, changes: UserUpdate) -> User
         # checked before uniqueness, so a stolen token cannot probe which emails have accounts
         purpose = "set a new password" if new_password is not None else "change the email"
         await _confirm_current_password(
-            settings=settings, user=user, current=data.get("current_password"), purpose=purpose
+            settings=settings,
+            user=user,
+            current=data.get("current_password"),
+            purpose=purpose,
+            ip=ip,
         )
     elif "current_password" in data:
         raise Unprocessable(
