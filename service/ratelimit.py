@@ -107,6 +107,7 @@ def create_limiter(settings: Settings) -> RateLimiter:
             database_name=settings.mongodb_db,
             counter_collection_name="rate_limit_counters",
             window_collection_name="rate_limit_windows",
+            serverSelectionTimeoutMS=settings.mongodb_server_selection_timeout_ms,
         )
     return RateLimiter(storage, settings)
 
