@@ -32,11 +32,14 @@ async def add_member(
     return True
 
 
-async def remove_member(*, team_id: PydanticObjectId, user_id: PydanticObjectId) -> bool:
-    """Remove a member; False if they were not one."""
-    result = await Membership.get_motor_collection().delete_one(
-        {"team_id": team_id, "user_id": user_id}
-    )
+async def remove_member(
+    *, team_id: PydanticObjectId, user_id: PydanticObjectId, unless_owner: bool = False
+) -> bool:
+    """Remove a member; False if they were not one (or, `unless_owner`, are the owner now)."""
+    criteria: dict = {"team_id": team_id, "user_id": user_id}
+    if unless_owner:
+        criteria["role"] = {"$ne": "owner"}
+    result = await Membership.get_motor_collection().delete_one(criteria)
     if result.deleted_count:
         await Team.find_one(Team.id == team_id).update({"$inc": {"members_count": -1}})
         return True

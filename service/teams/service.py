@@ -262,7 +262,12 @@ async def remove(*, team: Team, user_id: PydanticObjectId, actor: User) -> None:
         if team.members_count > 1:
             raise Conflict("The owner cannot leave while others remain; transfer ownership first")
         raise Conflict("The owner is the last member; delete the team instead")
-    await remove_member(team_id=team.id, user_id=user_id)
+    # the membership's role is what decides: a transfer to this user may have landed since the
+    # team was read, and a team must not be left to an owner who is no longer a member
+    if not await remove_member(team_id=team.id, user_id=user_id, unless_owner=True):
+        if await membership(team_id=team.id, user_id=user_id) is None:
+            raise NotFound("This user is not a member of the team")
+        raise Conflict("The team was just handed to this member; transfer ownership first")
 
 
 async def member_read(team_id: PydanticObjectId, user_id: PydanticObjectId) -> MemberRead:
