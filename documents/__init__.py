@@ -4,7 +4,7 @@ from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.login_failure import LoginFailure
 from documents.quota import DailyQuota
-from documents.run import IdempotencyKey, Run, RunRoute, ScoreBucket
+from documents.run import IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
 from documents.team import Invitation, Membership, Team
 from documents.user import User
 
@@ -20,6 +20,7 @@ DOCUMENTS = [
     RunRoute,
     ScoreBucket,
     IdempotencyKey,
+    RunSlotLease,
     Competition,
     Event,
     Athlete,
@@ -42,6 +43,7 @@ __all__ = [
     "Membership",
     "Run",
     "RunRoute",
+    "RunSlotLease",
     "ScoreBucket",
     "Team",
     "User",

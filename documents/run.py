@@ -18,6 +18,10 @@ class Run(Document):
     team_id: PydanticObjectId
     city_id: PydanticObjectId | None = None  # the runner's home city when the run was logged
     started_at: datetime
+    # started_at + duration_s: a run occupies [started_at, ends_at) and a runner's runs never
+    # overlap (service.runs.overlap). None on runs stored before it existed: the overlap query
+    # falls back to started_at + duration_s for them, and scripts/rebuild_scores.py backfills it
+    ends_at: datetime | None = None
     day: datetime  # started_at truncated to its UTC day: the score bucket it counts in
     distance_km: float
     duration_s: int
@@ -103,6 +107,23 @@ class ScoreBucket(Document):
             # every board: one kind over a range of days
             IndexModel([("kind", ASCENDING), ("day", ASCENDING)], name="kind_day"),
         ]
+
+
+class RunSlotLease(Document):
+    """A short lease on one runner's timeline: id is the user's id.
+
+    Whoever holds it may check for overlapping runs and then store or move a run; the check and
+    the write are atomic together because every writer of that user's run times holds the lease
+    first. A crashed holder's lease simply expires (`until`).
+    """
+
+    id: PydanticObjectId  # type: ignore[assignment]  # the runner's user id
+    holder: str  # random token of the request holding it: only the holder releases it
+    until: datetime
+
+    class Settings:
+        name = "run_slot_leases"
+        use_revision = False
 
 
 class IdempotencyKey(Document):

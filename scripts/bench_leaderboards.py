@@ -31,7 +31,7 @@ from asgi_lifespan import LifespanManager
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from documents import ScoreBucket, User
-from service.demo.challenge import load_challenge
+from service.demo.challenge import DAYS, load_challenge
 from service.demo.progress import NullProgress
 from service.demo.users import load_users
 from service.leaderboards.buckets import Entity
@@ -82,10 +82,12 @@ async def _post_runs(
 ) -> dict[str, float]:
     runners = await User.find({"email": {"$regex": "@demo"}}).limit(concurrency).to_list()
     headers = [{"Authorization": f"Bearer {create_access_token(settings, u)[0]}"} for u in runners]
-    now = datetime.now(UTC) - timedelta(hours=1)
+    # a runner's runs never overlap: each posted run gets its runner's next free hour, before
+    # the demo runs (the last DAYS days), and lasts under an hour
+    before_demo = datetime.now(UTC) - timedelta(days=DAYS + 1)
 
     async def one(i: int) -> None:
-        started = (now - timedelta(minutes=i)).isoformat()
+        started = (before_demo - timedelta(hours=i // len(headers))).isoformat()
         body = {
             "started_at": started,
             "distance_km": 5 + i % 10,

@@ -67,6 +67,17 @@ class NotFound(AppError):
 class Conflict(AppError):
     status = 409
 
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail, headers=headers)
+        # RFC 9457 extension members, e.g. {"conflicting_run_id": ...}
+        self.extra = extra or {}
+
 
 class PayloadTooLarge(AppError):
     status = 413
@@ -134,7 +145,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     # every 422 carries `errors`, as request validation errors do
     errors = exc.errors if isinstance(exc, Unprocessable) else None
-    extra = exc.extra if isinstance(exc, Unprocessable) else None
+    extra = exc.extra if isinstance(exc, Conflict | Unprocessable) else None
     return problem_response(exc.status, exc.detail, headers=exc.headers, errors=errors, extra=extra)
 
 
@@ -208,7 +219,9 @@ def install_problem_openapi(app: FastAPI) -> None:
                 for code, response in operation.get("responses", {}).items():
                     if not str(code).startswith(("4", "5")):
                         continue
-                    response["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
+                    # a route may document a Problem with extension members (responses=)
+                    own = response.get("content", {}).get(PROBLEM_JSON)
+                    response["content"] = {PROBLEM_JSON: own or {"schema": problem_ref}}
                     if str(code) == "422":
                         response["description"] = "Invalid input (problem+json with `errors`)"
         for name in ("HTTPValidationError", "ValidationError"):

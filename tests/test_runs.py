@@ -350,7 +350,7 @@ async def test_city_id_is_the_home_city_when_the_run_was_logged(
     r = await client.patch("/users/me", json={"city": "Berlin"}, headers=runner.headers)
     assert r.status_code == 200, r.text
     berlin_id = r.json()["city_id"]
-    berlin_run = await api.run(runner)
+    berlin_run = await api.run(runner, started_at="2024-05-02T07:00:00Z")  # a free slot
     assert berlin_run["city_id"] == berlin_id != paris_run["city_id"]
     got = await client.get(f"/runs/{paris_run['id']}", headers=runner.headers)
     assert got.json()["city_id"] == runner.body["city_id"]  # history is not rewritten
@@ -423,7 +423,8 @@ async def test_lists_are_newest_first_and_filter(
     a = await api.run(runner, started_at="2024-05-01T07:00:00Z")
     b = await api.run(runner, started_at="2024-05-03T07:00:00Z", team_id=team["id"])
     c = await api.run(other, started_at="2024-05-02T07:00:00Z")
-    d = await api.run(other, started_at="2024-05-02T07:00:00Z")  # same start: newest id first
+    # same start (another Lyon runner: one runner's runs never overlap): newest id first
+    d = await api.run(await api.user(city="Lyon"), started_at="2024-05-02T07:00:00Z")
 
     def ids(runs: list[dict]) -> list[str]:
         return [r["id"] for r in runs]
@@ -703,7 +704,7 @@ async def test_deleting_a_user_removes_their_runs_and_their_points(
     mine = [
         await api.run(runner, started_at="2024-05-01", route=route),
         await api.run(runner, started_at="2024-05-02", team_id=team["id"]),
-        await api.run(runner, started_at="2024-05-02", idempotency_key="x"),
+        await api.run(runner, started_at="2024-05-02T12:00:00Z", idempotency_key="x"),
     ]
     theirs = [
         await api.run(neighbour, started_at="2024-05-01"),

@@ -105,8 +105,9 @@ async def test_keys_belong_to_their_user(
 async def test_without_a_key_every_post_is_a_new_run(
     client: httpx.AsyncClient, runner: Account
 ) -> None:
+    later = {**RUN, "started_at": "2024-05-01T18:00:00Z"}  # the same run again would overlap
     assert (await post(client, runner, RUN, None)).status_code == 201
-    assert (await post(client, runner, RUN, None)).status_code == 201
+    assert (await post(client, runner, later, None)).status_code == 201
     assert len(await assert_totals_match_runs(client, runner)) == 2
 
 
@@ -185,9 +186,9 @@ async def test_concurrent_retries_of_one_key_store_one_run(
     client: httpx.AsyncClient, runner: Account
 ) -> None:
     route = {"type": "LineString", "coordinates": [[2.35, 48.85], [2.36, 48.86]]}
-    body = {**RUN, "route": route}
     for round_ in range(5):  # each round interleaves differently
         key = f"k{round_}"
+        body = {**RUN, "started_at": f"2024-05-0{1 + round_}T07:00:00Z", "route": route}
         responses = await asyncio.gather(*(post(client, runner, body, key) for _ in range(8)))
         assert sorted(r.status_code for r in responses) == [200] * 7 + [201]
         assert len({r.json()["id"] for r in responses}) == 1
@@ -217,7 +218,7 @@ async def test_50_concurrent_submissions_lose_and_double_no_points(
         submissions.append((account, body, f"solo-{i}" if i % 2 else None))
     for group in range(5):  # 5 runs, each sent 4 times with one key (same runner, same body)
         account = runners[group]
-        body = {"started_at": "2024-05-02T07:30:00Z", "distance_km": 8 + group, "duration_s": 2900}
+        body = {"started_at": "2024-05-04T07:30:00Z", "distance_km": 8 + group, "duration_s": 2900}
         submissions += [(account, body, f"retry-{group}")] * 4
     assert len(submissions) == 50
 
@@ -274,7 +275,8 @@ async def test_concurrent_edits_keep_the_totals_exact(
     api: Api, client: httpx.AsyncClient, runner: Account
 ) -> None:
     team = await api.team(runner)
-    city_team = (await post(client, runner, RUN, None)).json()["team_id"]
+    earlier = {**RUN, "started_at": "2024-04-20T07:00:00Z"}  # clear of every edit below
+    city_team = (await post(client, runner, earlier, None)).json()["team_id"]
     run = (await post(client, runner, RUN, None)).json()
     edits = [
         {

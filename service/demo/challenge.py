@@ -14,6 +14,7 @@ the rng; member counts are recounted from the memberships.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections import defaultdict
@@ -24,7 +25,7 @@ from beanie import PydanticObjectId
 from pymongo import ReplaceOne, UpdateOne
 
 from documents import City, Membership, Run, Team, User
-from documents.clock import utcnow
+from documents.clock import as_stored, utcnow
 from service.cities import service as cities
 from service.demo.progress import Progress
 from service.demo.users import DemoUser
@@ -56,6 +57,7 @@ DAYS = 120
 # Monday..Sunday: the weekly rhythm (long runs at weekends)
 WEEKDAY_WEIGHTS = [0.9, 1.0, 1.1, 1.0, 0.7, 1.7, 1.9]
 BATCH = 1000
+_PLACEMENT_ATTEMPTS = 1000
 
 
 def _oid(rng: random.Random) -> PydanticObjectId:
@@ -209,6 +211,17 @@ async def _recount_members(team_ids: list[Any]) -> None:
     )
 
 
+def _claim_slot(busy: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    """Add [start, end) to a runner's sorted intervals unless it overlaps one of them."""
+    i = bisect.bisect_left(busy, (start, end))
+    if i and busy[i - 1][1] > start:
+        return False
+    if i < len(busy) and busy[i][0] < end:
+        return False
+    busy.insert(i, (start, end))
+    return True
+
+
 def _runs(
     rng: random.Random,
     count: int,
@@ -225,17 +238,25 @@ def _runs(
     days = [today - timedelta(days=d) for d in range(DAYS)]
     day_weights = [WEEKDAY_WEIGHTS[d.weekday()] for d in days]
     docs = []
+    # each runner's runs so far, as sorted [start, end) intervals: a runner's runs never overlap
+    busy: dict[PydanticObjectId, list[tuple[datetime, datetime]]] = defaultdict(list)
     for _ in range(count):
-        user = rng.choices(users, activity)[0]
-        day = rng.choices(days, day_weights)[0]
-        weekend = day.weekday() >= 5
-        hour = rng.choice([6, 7, 7, 8, 12, 17, 18, 19]) if not weekend else rng.randint(7, 11)
-        started = day + timedelta(hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
-        distance = _distance_km(rng, typical[user.id], weekend)
-        pace = _pace_s_per_km(rng, base_pace[user.id], distance)
-        duration = round(distance * pace)
-        if started + timedelta(seconds=duration) > now:  # not in the future: yesterday instead
-            started -= timedelta(days=1)
+        for _attempt in range(_PLACEMENT_ATTEMPTS):  # a draw that overlaps is drawn again
+            user = rng.choices(users, activity)[0]
+            day = rng.choices(days, day_weights)[0]
+            weekend = day.weekday() >= 5
+            hour = rng.choice([6, 7, 7, 8, 12, 17, 18, 19]) if not weekend else rng.randint(7, 11)
+            minute, second = rng.randrange(60), rng.randrange(60)
+            started = day + timedelta(hours=hour, minutes=minute, seconds=second)
+            distance = _distance_km(rng, typical[user.id], weekend)
+            pace = _pace_s_per_km(rng, base_pace[user.id], distance)
+            duration = round(distance * pace)
+            if started + timedelta(seconds=duration) > now:  # not in the future: yesterday
+                started -= timedelta(days=1)
+            if _claim_slot(busy[user.id], started, started + timedelta(seconds=duration)):
+                break
+        else:
+            raise RuntimeError("no free slot for a demo run: too many runs for the demo period")
         city = home[user.id]
         own_teams = teams_of.get(user.id, [])
         team_id = rng.choice(own_teams) if own_teams and rng.random() < 0.4 else city.team_id
@@ -247,6 +268,7 @@ def _runs(
                 "team_id": team_id,
                 "city_id": city.id,
                 "started_at": started,
+                "ends_at": finished,
                 "day": buckets.day_of(started),
                 "distance_km": distance,
                 "duration_s": duration,
@@ -262,6 +284,35 @@ def _runs(
             }
         )
     return docs
+
+
+async def _clear_of_stored_runs(
+    collection: Any, docs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Drop generated runs that would overlap a stored run of their runner.
+
+    Runs with the generated ids are replaced, so they do not count; other stored runs of the
+    demo users (recorded through the API, or left by a load with another seed) keep their slot.
+    """
+    ids = [doc["_id"] for doc in docs]
+    user_ids = list({doc["user_id"] for doc in docs})
+    busy: dict[Any, list[tuple[datetime, datetime]]] = defaultdict(list)
+    async for run in collection.find(
+        {"user_id": {"$in": user_ids}, "_id": {"$nin": ids}},
+        {"user_id": 1, "started_at": 1, "duration_s": 1},
+    ):
+        started = as_stored(run["started_at"])
+        busy[run["user_id"]].append((started, started + timedelta(seconds=run["duration_s"])))
+    if not busy:
+        return docs
+    return [
+        doc
+        for doc in docs
+        if not any(
+            start < doc["ends_at"] and doc["started_at"] < end
+            for start, end in busy.get(doc["user_id"], ())
+        )
+    ]
 
 
 async def load_challenge(
@@ -287,6 +338,7 @@ async def load_challenge(
     now = utcnow().replace(microsecond=0)
     docs = _runs(rng, count, users, home, teams_of, now)
     collection = Run.get_motor_collection()
+    docs = await _clear_of_stored_runs(collection, docs)
     ids = [doc["_id"] for doc in docs]
     existing = {doc["_id"] async for doc in collection.find({"_id": {"$in": ids}}, {"_id": 1})}
     for i in range(0, len(docs), BATCH * 10):

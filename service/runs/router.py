@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from beanie import PydanticObjectId
 from fastapi import APIRouter, Header, Response, status
 
 from service.accounts.dependencies import UserDep
-from service.errors import problem_responses
+from service.errors import PROBLEM_JSON, problem_responses
 from service.pagination import Page, PageDep
 from service.runs import service as runs
 from service.runs.dependencies import (
@@ -16,7 +16,7 @@ from service.runs.dependencies import (
     UserIdFilter,
 )
 from service.runs.limits import MAX_IDEMPOTENCY_KEY_LENGTH
-from service.runs.schemas import RunCreate, RunDetail, RunRead, RunUpdate
+from service.runs.schemas import RunConflictProblem, RunCreate, RunDetail, RunRead, RunUpdate
 from service.runs.service import RunFilters
 from service.security import CurrentUser
 
@@ -32,6 +32,17 @@ IdempotencyKeyHeader = Annotated[
         description="Retrying with the same key returns the first run (200) and counts it once",
     ),
 ]
+
+
+# 409: the run overlaps another of the runner's runs (problem+json with conflicting_run_id)
+OVERLAP_409: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": RunConflictProblem,
+        "description": "Overlaps another of your runs in time (`conflicting_run_id`), or a "
+        "concurrent change to your runs did not finish in time (retry)",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/RunConflictProblem"}}},
+    }
+}
 
 
 def _oid(value: str | None) -> PydanticObjectId | None:
@@ -61,7 +72,8 @@ def _filters(
     response_model=RunDetail,
     responses={
         200: {"model": RunDetail, "description": "Idempotent replay: the run already recorded"},
-        **problem_responses(401, 403, 404, 409, 413, 422),
+        **problem_responses(401, 403, 404, 413, 422),
+        **OVERLAP_409,
     },
 )
 async def record_run(
@@ -131,7 +143,7 @@ async def get_run(user: CurrentUser, run: RunDep) -> RunDetail:
     "/runs/{run_id}",
     summary="Edit a run",
     response_model=RunDetail,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 422), **OVERLAP_409},
 )
 async def update_run(user: CurrentUser, run: RunDep, changes: RunUpdate) -> RunDetail:
     """Change notes, team, distance, duration, start or elevation of your own run (re-scored)."""

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from documents.clock import as_stored
+from service.errors import Problem
 from service.runs.limits import (
     MAX_DISTANCE_KM,
     MAX_DURATION_S,
@@ -184,3 +185,13 @@ class RunDetail(RunRead):
     """A single run; `route` is filled in for its owner only."""
 
     route: RouteOut | None = None
+
+
+class RunConflictProblem(Problem):
+    """409 on POST/PATCH /runs: the run overlaps another of the runner's runs, or a concurrent
+    change to the runner's runs held them too long (retry)."""
+
+    conflicting_run_id: str | None = Field(
+        default=None,
+        description="The stored run of yours that this one overlaps in time",
+    )

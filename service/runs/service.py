@@ -7,6 +7,7 @@ never lose or double points. Hooks fire after the change is stored, never on an 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,9 +25,9 @@ from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
 from service.pagination import Page, PageParams, fetch_page
-from service.runs import routes, scoring
+from service.runs import overlap, routes, scoring
 from service.runs.limits import check_plausible, round_to_metres
-from service.runs.schemas import RunCreate, RunDetail, RunRead, RunUpdate
+from service.runs.schemas import RouteIn, RunCreate, RunDetail, RunRead, RunUpdate
 from service.teams import membership
 
 log = logging.getLogger("service.runs")
@@ -35,6 +36,7 @@ USER_DELETION_BATCH = 500
 # MongoDB's "Can't extract geo keys": a geometry the 2dsphere index refuses
 CANNOT_INDEX_GEOMETRY = 16755
 _EDIT_ATTEMPTS = 5
+_CLAIM_ATTEMPTS = 3
 # fields whose change moves the run to other buckets or changes what it adds to them
 _BUCKET_FIELDS = frozenset({"team_id", "day", "score", "distance_km"})
 
@@ -162,6 +164,26 @@ async def _replayed(record: IdempotencyKey, fingerprint: str) -> Run | None:
     return await Run.get(record.run_id)
 
 
+async def _claim(
+    *, key_id: str, user_id: PydanticObjectId, fingerprint: str
+) -> tuple[PydanticObjectId, bool, Run | None]:
+    """Claim an Idempotency-Key for a new run id: (run_id, claimed by us, run to replay)."""
+    for _ in range(_CLAIM_ATTEMPTS):
+        run_id = PydanticObjectId()
+        try:
+            await IdempotencyKey(
+                id=key_id, user_id=user_id, run_id=run_id, fingerprint=fingerprint
+            ).insert()
+            return run_id, True, None
+        except DuplicateKeyError:
+            # a concurrent request with this key claimed it first
+            claim = await IdempotencyKey.get(key_id)
+            if claim is None:  # released in between (its run was deleted or refused): again
+                continue
+            return claim.run_id, False, await _replayed(claim, fingerprint)
+    raise Conflict("This Idempotency-Key is being claimed and released concurrently; retry")
+
+
 async def record(
     *, user: User, data: RunCreate, idempotency_key: str | None = None
 ) -> tuple[Run, bool]:
@@ -191,21 +213,11 @@ async def record(
 
     claimed_here = False
     if idempotency_key and run_id is None:
-        run_id = PydanticObjectId()
-        try:
-            await IdempotencyKey(
-                id=key_id, user_id=user.id, run_id=run_id, fingerprint=fingerprint
-            ).insert()
-            claimed_here = True
-        except DuplicateKeyError:
-            # a concurrent request with this key claimed it first
-            claim = await IdempotencyKey.get(key_id)
-            if claim is None:  # its run was deleted in between
-                raise Conflict("This Idempotency-Key was just released; retry") from None
-            replayed = await _replayed(claim, fingerprint)
-            if replayed is not None:
-                return replayed, False
-            run_id = claim.run_id
+        run_id, claimed_here, replayed = await _claim(
+            key_id=key_id, user_id=user.id, fingerprint=fingerprint
+        )
+        if replayed is not None:
+            return replayed, False
 
     stamp = as_stored(now)
     run = Run(
@@ -214,6 +226,7 @@ async def record(
         team_id=team_id,
         city_id=user.city_id,
         started_at=data.started_at,
+        ends_at=overlap.ends_at(data.started_at, data.duration_s),
         distance_km=distance_km,
         duration_s=data.duration_s,
         elevation_gain_m=data.elevation_gain_m,
@@ -224,16 +237,41 @@ async def record(
         **_derived(distance_km=distance_km, duration_s=data.duration_s, started_at=data.started_at),
     )
     assert run.id is not None
-    if data.route is not None:
+    async with overlap.runner_timeline(user.id):
+        stored = await _store(run, route=data.route, key_id=key_id if claimed_here else None)
+    if stored is not run:
+        return stored, False
+    await buckets.apply(run, +1)
+    await events.run_recorded.emit(run=run)
+    return run, True
+
+
+async def _store(run: Run, *, route: RouteIn | None, key_id: str | None) -> Run:
+    """Insert the run (and its route) unless it overlaps another; the caller holds the lease.
+
+    Returns `run` when this call stored it, or the run a concurrent request with the same
+    Idempotency-Key stored first. `key_id` is the key this request claimed: released when the
+    run is refused, so the client may fix it and retry with the same key.
+    """
+    assert run.id is not None
+    # the run's own id is excluded: a retry with the same key must not conflict with itself
+    conflicting = await overlap.find_conflict(
+        user_id=run.user_id, started_at=run.started_at, duration_s=run.duration_s, exclude=run.id
+    )
+    if conflicting is not None:
+        if key_id is not None:
+            await IdempotencyKey.find({"_id": key_id, "run_id": run.id}).delete()
+        raise overlap.overlap_conflict(conflicting)
+    if route is not None:
         # The route goes first: if the database refuses the geometry, no run exists yet.
         try:
-            await routes.insert(run_id=run.id, user_id=user.id, route=data.route)
+            await routes.insert(run_id=run.id, user_id=run.user_id, route=route)
         except DuplicateKeyError:
             pass  # same key, same body: a concurrent request stored this very route
         except WriteError as exc:
             if exc.code != CANNOT_INDEX_GEOMETRY:
                 raise
-            if claimed_here:  # release the key: the client may fix the route and retry with it
+            if key_id is not None:  # release the key: the client may fix the route and retry
                 await IdempotencyKey.find({"_id": key_id, "run_id": run.id}).delete()
             detail = (exc.details or {}).get("errmsg", str(exc))
             raise Unprocessable(
@@ -246,10 +284,8 @@ async def record(
         winner = await Run.get(run.id)
         if winner is None:
             raise Conflict("This run was deleted while being recorded; retry") from None
-        return winner, False
-    await buckets.apply(run, +1)
-    await events.run_recorded.emit(run=run)
-    return run, True
+        return winner
+    return run
 
 
 # --- editing ----------------------------------------------------------------------------------
@@ -261,8 +297,11 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
         raise Forbidden("Only the runner can edit a run")
     data = changes.model_dump(exclude_unset=True)
     new_team: PydanticObjectId | None = None
-    if "team_id" in data and data["team_id"] != str(run.team_id):
-        new_team = await _team_for(user=actor, team_id=data["team_id"])
+    if "team_id" in data:
+        # kept as a value to set (not only when it differs from `run`): after a concurrent edit
+        # the retry below compares it with the reloaded run
+        same = data["team_id"] == str(run.team_id)
+        new_team = run.team_id if same else await _team_for(user=actor, team_id=data["team_id"])
 
     for _ in range(_EDIT_ATTEMPTS):
         now = utcnow()
@@ -281,19 +320,34 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
                 started_at=started_at, distance_km=distance_km, duration_s=duration_s, now=now
             )
             values.update(started_at=started_at, distance_km=distance_km, duration_s=duration_s)
+            values["ends_at"] = overlap.ends_at(started_at, duration_s)
             values.update(
                 _derived(distance_km=distance_km, duration_s=duration_s, started_at=started_at)
             )
         diff = {k: v for k, v in values.items() if getattr(run, k) != v}
         if not diff:
             return run
+        if run.ends_at is None:  # stored before ends_at existed: this write fills it in
+            diff["ends_at"] = overlap.ends_at(started_at, duration_s)
         diff["updated_at"] = as_stored(now)
         diff["revision"] = run.revision + 1
         # runs written before `revision` existed (or by bulk loaders) lack it: null matches them
         stored_revision = run.revision or {"$in": [0, None]}
-        result = await Run.get_motor_collection().update_one(
-            {"_id": run.id, "revision": stored_revision}, {"$set": diff}
-        )
+        moves = bool({"started_at", "duration_s"} & diff.keys())
+        # a run moved in time must land on a free slot: check and write under the lease
+        async with overlap.runner_timeline(run.user_id) if moves else contextlib.nullcontext():
+            if moves:
+                conflicting = await overlap.find_conflict(
+                    user_id=run.user_id,
+                    started_at=started_at,
+                    duration_s=duration_s,
+                    exclude=run.id,
+                )
+                if conflicting is not None:
+                    raise overlap.overlap_conflict(conflicting)
+            result = await Run.get_motor_collection().update_one(
+                {"_id": run.id, "revision": stored_revision}, {"$set": diff}
+            )
         if result.matched_count:
             after = run.model_copy(update=diff)
             if _BUCKET_FIELDS & diff.keys():
