@@ -4,6 +4,10 @@
     python -m scripts.rebuild_scores                   # repair: write only the differences
     python -m scripts.rebuild_scores --demo --verify   # try it on the embedded store's demo data
 
+A repair also fills in `ends_at` (started_at + duration_s) on runs stored before it existed;
+--verify reports how many lack it. Overlap checks are correct either way (they fall back to
+started_at + duration_s), the backfill only lets the database filter those runs itself.
+
 Targets MONGODB_URI (without it, the in-memory embedded store: empty unless --demo loads the
 demo data into it first). Run changes made while a repair runs can race with it: repair in a
 quiet moment, then --verify again.
@@ -23,11 +27,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from documents import ScoreBucket
+from documents import Run, ScoreBucket
 from scripts.seed_demo import RichProgress
 from service import db
 from service.demo import load_demo
 from service.leaderboards import rebuild
+from service.runs import overlap
 from service.settings import Settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -77,6 +82,14 @@ async def _main(*, verify: bool, demo: bool, seed: int, show: int, tamper: bool)
             console.print("[yellow]MONGODB_URI is not set: the embedded store is empty.[/yellow]")
         if tamper:
             await _tamper()
+        if verify:
+            missing = await Run.find({"ends_at": None}).count()
+            if missing:
+                console.print(f"[yellow]{missing} runs lack ends_at[/yellow]: a repair fills it in")
+        else:
+            filled = await overlap.backfill_ends_at()
+            if filled:
+                console.print(f"ends_at filled in on {filled} runs stored before it existed")
         started = time.perf_counter()
         drift = await (rebuild.verify() if verify else rebuild.repair())
         elapsed = time.perf_counter() - started

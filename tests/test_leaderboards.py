@@ -16,6 +16,9 @@ from tests.conftest import assert_problem
 from tests.factories import Account, Api
 from tests.leaderboard_world import World
 
+# depends on the date or time of day: also run at awkward moments
+pytestmark = pytest.mark.clock
+
 DAY = datetime(2026, 1, 14, 9, tzinfo=UTC)  # a Wednesday
 
 
