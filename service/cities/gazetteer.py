@@ -24,6 +24,7 @@ import json
 import re
 import threading
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,23 +86,41 @@ class Place:
         return fold(f"{self.name} {self.country} {self.region_code or ''}")
 
 
+class _Names:
+    """Folded names sorted with their cities, most populous first within a name.
+
+    Two flat parallel arrays rather than a dict of lists: ~190k alternate names cost ~15 MB so,
+    several times less than as dict entries. An exact name is a contiguous run (already in
+    population order), a prefix a contiguous range: both found by bisection.
+    """
+
+    def __init__(self, entries: list[tuple[str, int, int]]) -> None:
+        entries.sort()  # (key, -population, geonameid)
+        interned: dict[str, str] = {}
+        self.keys = [interned.setdefault(key, key) for key, _, _ in entries]
+        self.ids = array("l", (gid for _, _, gid in entries))
+
+    def exact(self, key: str) -> array:
+        return self.ids[bisect.bisect_left(self.keys, key) : bisect.bisect_right(self.keys, key)]
+
+    def prefixed(self, prefix: str) -> array:
+        start = bisect.bisect_left(self.keys, prefix)
+        return self.ids[start : bisect.bisect_left(self.keys, prefix + "\x7f")]  # keys are ASCII
+
+
 class Gazetteer:
     def __init__(self, places: Iterable[Place], alternates: dict[int, list[str]]) -> None:
         self.places: dict[int, Place] = {p.geonameid: p for p in places}
         self._country_names = {p.country: fold(p.country_name) for p in self.places.values()}
-        self._by_name: dict[str, list[int]] = {}
-        self._by_alternate: dict[str, list[int]] = {}
-        for place in self.places.values():
-            self._by_name.setdefault(place.key, []).append(place.geonameid)
-            for key in alternates.get(place.geonameid, ()):
-                if key != place.key:
-                    self._by_alternate.setdefault(key, []).append(place.geonameid)
-        for index in (self._by_name, self._by_alternate):
-            for ids in index.values():
-                ids.sort(key=self._rank)
-        # sorted keys for prefix search: bisect finds the run of keys starting with a prefix
-        self._names = sorted(self._by_name)
-        self._alternates = sorted(self._by_alternate)
+        self._names = _Names([(p.key, *self._rank(p.geonameid)) for p in self.places.values()])
+        self._alternates = _Names(
+            [
+                (key, *self._rank(gid))
+                for gid, keys in alternates.items()
+                for key in keys
+                if key != self.places[gid].key
+            ]
+        )
 
     def _rank(self, geonameid: int) -> tuple[int, int]:
         return -(self.places[geonameid].population or 0), geonameid
@@ -111,7 +130,7 @@ class Gazetteer:
 
     def is_primary(self, place: Place) -> bool:
         """Whether `place` is the one its bare name resolves to (the most populous of that name)."""
-        return self._by_name[place.key][0] == place.geonameid
+        return self._names.exact(place.key)[0] == place.geonameid
 
     # --- qualifiers: "Portland, US", "Portland, Oregon" ------------------------------------
 
@@ -133,11 +152,6 @@ class Gazetteer:
 
     # --- reads -------------------------------------------------------------------------------
 
-    def _prefixed(self, keys: list[str], index: dict[str, list[int]], prefix: str) -> list[int]:
-        start = bisect.bisect_left(keys, prefix)
-        end = bisect.bisect_left(keys, prefix + "\x7f")  # every key is ASCII
-        return [gid for key in keys[start:end] for gid in index[key]]
-
     def lookup(self, query: str, *, limit: int = 10) -> list[Place]:
         """Cities whose name starts with `query` (folded); ≤ MAX_LOOKUP.
 
@@ -149,10 +163,10 @@ class Gazetteer:
             return []
         found: list[Place] = []
         seen: set[int] = set()
-        for keys, index in ((self._names, self._by_name), (self._alternates, self._by_alternate)):
+        for names in (self._names, self._alternates):
             ids = [
                 gid
-                for gid in self._prefixed(keys, index, prefix)
+                for gid in names.prefixed(prefix)
                 if gid not in seen and self._qualifies(self.places[gid], qualifiers)
             ]
             ranked = heapq.nsmallest(
@@ -170,8 +184,8 @@ class Gazetteer:
     def resolve(self, text: str) -> Place | None:
         """The most populous city named `text`: primary names first, then alternate names."""
         key, qualifiers = self._split(text)
-        for index in (self._by_name, self._by_alternate):
-            for gid in index.get(key, ()):
+        for names in (self._names, self._alternates):
+            for gid in names.exact(key):
                 if self._qualifies(self.places[gid], qualifiers):
                     return self.places[gid]
         return None
@@ -188,38 +202,60 @@ class Gazetteer:
         return []
 
 
-def _build() -> Gazetteer:
+def _compact_records() -> str:
+    """The data file as one tab-separated text, with only what the index keeps.
+
+    The parsed JSON is ~60 MB of small objects; building the index while it is alive scatters
+    the index over its memory, which then stays allocated. Reduced to one string first, the
+    JSON is freed whole before the index is built.
+    """
     with open(_DATA / f"cities{MIN_POPULATION}.json", encoding="utf-8") as f:
         raw: dict[str, dict] = json.load(f)
+    return "\n".join(
+        "\t".join(
+            (
+                str(r["geonameid"]),
+                r["name"].replace("\t", " "),
+                r["countrycode"],
+                r["admin1code"],
+                str(r["latitude"]),
+                str(r["longitude"]),
+                str(r["population"]),
+                "|".join(a for a in r["alternatenames"] if _latin(a) and "|" not in a),
+            )
+        )
+        for r in raw.values()
+    )
+
+
+def _build() -> Gazetteer:
+    records = _compact_records()
     with open(_DATA / "countries.json", encoding="utf-8") as f:
         countries = {code: c["name"] for code, c in json.load(f).items()}
     with open(_DATA / "us_states.json", encoding="utf-8") as f:
         us_states = {code: s["name"] for code, s in json.load(f).items()}
     places, alternates = [], {}
-    for record in raw.values():
-        key = fold(record["name"])
+    for line in records.split("\n"):
+        gid, name, country, admin1, lat, lon, population, names = line.split("\t")
+        key = fold(name)
         if not key:
             continue
-        country = record["countrycode"]
-        code = record["admin1code"] or None
-        region = us_states.get(code or "") if country == "US" else None
+        code = admin1 or None
         places.append(
             Place(
-                geonameid=int(record["geonameid"]),
-                name=record["name"],
+                geonameid=int(gid),
+                name=name,
                 country=country,
                 country_name=countries.get(country, country),
                 region_code=code,
-                region=region,
-                latitude=float(record["latitude"]),
-                longitude=float(record["longitude"]),
-                population=int(record["population"]) or None,
+                region=us_states.get(admin1) if country == "US" else None,
+                latitude=float(lat),
+                longitude=float(lon),
+                population=int(population) or None,
                 key=key,
             )
         )
-        alternates[int(record["geonameid"])] = list(
-            {fold(a) for a in record["alternatenames"] if _latin(a)} - {""}
-        )
+        alternates[int(gid)] = list({fold(a) for a in names.split("|") if a} - {""})
     return Gazetteer(places, alternates)
 
 
