@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import random
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from bson import ObjectId
+from pymongo import MongoClient
 from typer.testing import CliRunner
 
 from documents import ScoreBucket
 from service.leaderboards import rebuild
+from tests.conftest import TEST_MONGODB_URI
 from tests.leaderboard_world import fetch, normalized, oracle, random_world
 
 
@@ -92,13 +96,27 @@ async def test_rebuild_from_nothing_restores_every_board(client: httpx.AsyncClie
 
 
 @pytest.fixture
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def script_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The script reads its settings from the environment: cheap hashing, and the store the
+    suite runs on (in the wire-server pass, a database of its own, dropped afterwards)."""
     for name, value in {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("MONGODB_URI", raising=False)
+    if not TEST_MONGODB_URI:
+        monkeypatch.delenv("MONGODB_URI", raising=False)
+        yield
+        return
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("MONGODB_URI", TEST_MONGODB_URI)
+    monkeypatch.setenv("MONGODB_DB", database)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-with-enough-length-32b")
+    try:
+        yield
+    finally:
+        with MongoClient(TEST_MONGODB_URI) as client:
+            client.drop_database(database)
 
 
-@pytest.mark.usefixtures("cheap_hashing")
+@pytest.mark.usefixtures("script_environment")
 def test_the_script_verifies_the_demo_data_and_exits_zero() -> None:
     from scripts.rebuild_scores import app
 
@@ -107,7 +125,7 @@ def test_the_script_verifies_the_demo_data_and_exits_zero() -> None:
     assert "no drift" in result.output
 
 
-@pytest.mark.usefixtures("cheap_hashing")
+@pytest.mark.usefixtures("script_environment")
 def test_the_script_prints_drift_and_exits_one() -> None:
     from scripts.rebuild_scores import app
 
