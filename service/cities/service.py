@@ -129,7 +129,7 @@ async def resolve(
     gz = await gazetteer.load()
     if city_id is not None:
         key = str(city_id).strip()
-        if key.isdigit():
+        if key.isdigit() and len(key) < 24:  # 24 digits could be one of our ObjectIds
             place = gz.get(int(key))
             if place is None:
                 raise Unprocessable(f"No gazetteer city has id {key}", loc=("body", "city_id"))
