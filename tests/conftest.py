@@ -4,6 +4,9 @@ Embedded (default): a new in-memory mongomock store per test.
 TEST_MONGODB_URI set: a real MongoDB; each test uses its own database and drops it afterwards.
 (`scripts/dev.py test` runs the suite both ways, the second through a secantusdb wire server:
 its known bugs are expected failures there, see tests/wire_server_bugs.py.)
+CHALLENGE_RUN_NOW set (ISO 8601, e.g. 2026-12-31T23:59:30Z): the clock is moved there for the
+session (so module-level values see it) and back to it at the start of every test; time then
+flows on from there. `scripts/dev.py test` runs the `clock` tests at a few awkward moments.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
+import time_machine
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from documents import clock
 from service.errors import PROBLEM_JSON
 from service.main import create_app
 from service.settings import Settings
@@ -29,6 +35,49 @@ TEST_MONGODB_URI = os.environ.get("TEST_MONGODB_URI") or None
 LIFESPAN_TIMEOUT_S = 120.0
 
 pytest_plugins = ["tests.wire_server_bugs"]
+
+
+def _fixed_now() -> datetime | None:
+    value = os.environ.get("CHALLENGE_RUN_NOW")
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+FIXED_NOW = _fixed_now()
+_travel: time_machine.travel | None = None
+_moved: time_machine.Coordinates | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module is imported, so a module-level date is computed at FIXED_NOW too.
+    global _travel, _moved
+    if FIXED_NOW is not None and _travel is None:
+        _travel = time_machine.travel(FIXED_NOW, tick=True)
+        _moved = _travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _travel, _moved
+    if _travel is not None:
+        _travel.stop()
+        _travel = _moved = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"clock: CHALLENGE_RUN_NOW={FIXED_NOW.isoformat()}" if FIXED_NOW else None
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_test_start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts at CHALLENGE_RUN_NOW (when set), so it never depends on how long the
+    tests before it took; and a module's `TODAY` is this test's today, not the day the module was
+    imported (a run that crosses midnight would otherwise compare yesterday with today)."""
+    if _moved is not None and FIXED_NOW is not None:
+        _moved.move_to(FIXED_NOW)
+    if isinstance(getattr(request.module, "TODAY", None), date):
+        monkeypatch.setattr(request.module, "TODAY", clock.today())
 
 
 def make_settings(**overrides: object) -> Settings:

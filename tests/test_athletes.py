@@ -6,11 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from beanie import PydanticObjectId
 
 from documents import CalendarEntry, Competition, Event
 from tests.conftest import assert_problem
 from tests.factories import Api
+
+# depends on the date or time of day: also run at awkward moments
+pytestmark = pytest.mark.clock
 
 TODAY = datetime.now(UTC).date()
 

@@ -6,9 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import assert_problem
 from tests.factories import Api
+
+# depends on the date or time of day: also run at awkward moments
+pytestmark = pytest.mark.clock
 
 TODAY = datetime.now(UTC).date()
 

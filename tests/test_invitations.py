@@ -16,6 +16,9 @@ from tests.conftest import assert_problem, make_settings, serve
 from tests.factories import Account, Api
 from tests.test_runs_idempotency import yielding_database  # noqa: F401  (a fixture)
 
+# depends on the date or time of day: also run at awkward moments
+pytestmark = pytest.mark.clock
+
 UNKNOWN_ID = "0123456789abcdef01234567"
 
 

@@ -5,6 +5,9 @@ import pytest
 from service.errors import Unprocessable
 from service.leaderboards.periods import Period, resolve, split
 
+# depends on the date or time of day: also run at awkward moments
+pytestmark = pytest.mark.clock
+
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]

@@ -105,12 +105,14 @@ async def _city_team(city):  # type: ignore[no-untyped-def]
     return team
 
 
+@pytest.mark.clock  # boards for this day/week/month/year
 async def test_every_board_equals_the_runs_for_every_period(client: httpx.AsyncClient) -> None:
     world = await random_world(random.Random(3))
     assert await assert_boards_match(client, world) > 300
     assert (await rebuild.verify()).clean
 
 
+@pytest.mark.clock  # boards for this day/week/month/year
 async def test_boards_follow_edits_deletes_and_team_deletion(client: httpx.AsyncClient) -> None:
     rng = random.Random(11)
     world = await random_world(rng, runs=120)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import mongomock
 import pytest
+import time_machine
 from beanie import PydanticObjectId
 from bson import ObjectId
 
@@ -26,6 +27,9 @@ from service.demo.users import load_users
 from service.settings import Settings
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
+
+# depends on the date or time of day: also run at awkward moments
+pytestmark = pytest.mark.clock
 
 TODAY = datetime.now(UTC).date()
 FEED = "/users/me/following/upcoming"
@@ -130,6 +134,23 @@ async def test_a_competition_under_way_still_shows_until_its_last_day(
     )
     assert (await feed(client, fan))["total"] == 0
     assert (await client.get(f"/athletes/{star.id}/calendar")).json()["total"] == 1
+
+
+async def test_a_competition_leaves_the_feed_at_midnight_utc(
+    client: httpx.AsyncClient, api: Api, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    # The service's clock decides what "today" is, not the day the tests were started.
+    time_machine.move_to(datetime.combine(TODAY, time(23, 30), tzinfo=UTC), tick=False)
+    admin = await api.admin()
+    star = await api.athlete()
+    fan = await api.user()
+    await api.follow(fan, star)
+    last_day = await api.competition(admin, name="Last day", starts_on=day(0), ends_on=day(0))
+    await api.enter(star, await api.event(admin, last_day, starts_at=f"{day(0)}T23:45:00Z"))
+    time_machine.move_to(datetime.combine(TODAY, time(23, 59, 59), tzinfo=UTC), tick=False)
+    assert [i["competition"]["name"] for i in (await feed(client, fan))["items"]] == ["Last day"]
+    time_machine.shift(timedelta(seconds=2))
+    assert (await feed(client, fan))["total"] == 0
 
 
 # --- the pipeline function ---------------------------------------------------------------
