@@ -30,7 +30,7 @@ from asgi_lifespan import LifespanManager
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from documents import ScoreBucket, User
+from documents import ScoreBucket, User, clock
 from service.demo.challenge import DAYS, load_challenge
 from service.demo.progress import NullProgress
 from service.demo.users import load_users
@@ -41,9 +41,12 @@ from service.main import create_app
 from service.security import create_access_token
 from service.settings import Settings
 
+# A day well inside the demo data (its runs span the last DAYS days), so the week and month
+# boards measure full periods whatever the weekday: this week's board is empty early on a Monday.
+AT = clock.today() - timedelta(days=7)
 ENDPOINTS = [
-    "/leaderboards/teams?period=week",
-    "/leaderboards/cities?period=month",
+    f"/leaderboards/teams?period=week&at={AT.isoformat()}",
+    f"/leaderboards/cities?period=month&at={AT.isoformat()}",
     "/leaderboards/users?period=all",
 ]
 # what each board's $match selects: with MongoDB's kind_day index, the documents it examines
@@ -136,7 +139,7 @@ async def _measure(
             posting = await _post_runs(client, settings, posts, concurrency)
         buckets = ScoreBucket.get_motor_collection()
         reads = {
-            path: await buckets.count_documents(bucket_match(entity, resolve(kind)))
+            path: await buckets.count_documents(bucket_match(entity, resolve(kind, at=AT)))
             for path, (entity, kind) in zip(ENDPOINTS, BUCKET_READS, strict=True)
         }
         result = {
