@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ async def _post_runs(
     headers = [{"Authorization": f"Bearer {create_access_token(settings, u)[0]}"} for u in runners]
     # a runner's runs never overlap: each posted run gets its runner's next free hour, before
     # the demo runs (the last DAYS days), and lasts under an hour
-    before_demo = datetime.now(UTC) - timedelta(days=DAYS + 1)
+    before_demo = clock.utcnow() - timedelta(days=DAYS + 1)
 
     async def one(i: int) -> None:
         started = (before_demo - timedelta(hours=i // len(headers))).isoformat()
