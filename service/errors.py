@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -93,12 +94,15 @@ class Unprocessable(AppError):
         detail: str,
         *,
         loc: tuple[str | int, ...] | None = None,
+        locs: Sequence[tuple[str | int, ...]] = (),
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         # RFC 9457 extension members, e.g. {"suggestions": [...]}
         self.extra = extra or {}
-        self.errors = [{"loc": list(loc), "msg": detail, "type": "value_error"}] if loc else []
+        # `locs`: a rule broken by several fields together (`from` and `to`) names each of them
+        every = ([loc] if loc else []) + list(locs)
+        self.errors = [{"loc": list(at), "msg": detail, "type": "value_error"} for at in every]
 
 
 class TooManyRequests(AppError):
@@ -149,8 +153,19 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.detail, headers=exc.headers, errors=errors, extra=extra)
 
 
+# FastAPI answers a body it cannot decode (not UTF-8) with this 400; malformed JSON is a 422
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _malformed_body(msg: str) -> JSONResponse:
+    errors = [{"loc": ["body"], "msg": msg, "type": "json_invalid"}]
+    return problem_response(422, f"Malformed JSON body: {msg}", errors=errors)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+        return _malformed_body("the body is not valid UTF-8 JSON")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No route for {request.method} {request.url.path}"
@@ -159,6 +174,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    for e in exc.errors():
+        if e.get("type") == "json_invalid":  # the body is not JSON at all: nothing else to say
+            reason = (e.get("ctx") or {}).get("error") or "JSON decode error"
+            position = e.get("loc", ())[-1]
+            where = f" at character {position}" if isinstance(position, int) else ""
+            return _malformed_body(f"{reason}{where}")
     errors = [
         {
             "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],

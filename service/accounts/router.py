@@ -18,6 +18,7 @@ from service.errors import problem_responses
 from service.pagination import Page, PageDep
 from service.ratelimit import AuthRateLimit, ClientIp
 from service.security import AdminUser, CurrentUser, SettingsDep
+from service.validation import SearchText
 
 # RATE_LIMIT_AUTH per client IP on every POST /auth/*: login guesses and "is this email
 # registered?" probes cost the same
@@ -105,7 +106,9 @@ async def delete_me(user: CurrentUser) -> Response:
 @users_router.get("", summary="Search users", response_model=Page[UserPublic])
 async def list_users(
     page: PageDep,
-    search: Annotated[str | None, Query(max_length=40, description="Part of the name")] = None,
+    search: Annotated[
+        SearchText | None, Query(max_length=40, description="Part of the name")
+    ] = None,
 ) -> Page[UserPublic]:
     """Public profiles whose name contains `search` (case-insensitive), by name."""
     return await accounts.search(query=search, page=page)

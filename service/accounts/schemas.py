@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
@@ -15,22 +13,19 @@ from pydantic import (
 )
 
 from service.cities.slug import slugify
+from service.validation import NoControlMultiline, StrictModel, name_type
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-
-def _clean_name(value: str) -> str:
-    value = " ".join(value.split())
+def _usable_as_name(value: str) -> str:
     # '/' would break /users/by-name/{name}; '@' would make the name unusable as a login
-    # (an identifier with '@' is looked up as an email).
-    if _CONTROL.search(value) or "/" in value or "@" in value:
-        raise ValueError("name may not contain control characters, '/' or '@'")
-    if not 2 <= len(value) <= 40:
-        raise ValueError("name must be 2 to 40 characters")
+    # (an identifier with '@' is looked up as an email). Checked after NFKC ('／' is '/').
+    if "/" in value or "@" in value:
+        raise ValueError("name may not contain '/' or '@'")
     return value
 
 
-UserName = Annotated[str, AfterValidator(_clean_name)]
+# NFKC, whitespace collapsed, no control/format characters; unique by `name_key`
+UserName = Annotated[str, name_type(2, 40), AfterValidator(_usable_as_name)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
 
@@ -47,11 +42,7 @@ CityName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
     AfterValidator(_city_with_a_slug),
 ]
-Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NoControlMultiline]
 
 
 # a gazetteer id from GET /cities/lookup (number or digits), or a stored city's id or slug

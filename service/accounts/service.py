@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import LoginFailure, User
 from documents.clock import as_stored, utcnow
-from service import events
+from service import events, validation
 from service.accounts.schemas import RegisterIn, UserMe, UserPublic, UserUpdate
 from service.cities import service as cities
 from service.errors import (
@@ -37,7 +37,8 @@ BAD_CREDENTIALS = "Incorrect email/name or password"
 
 
 def name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    """Names are unique in this form: NFKC, whitespace collapsed, casefolded."""
+    return validation.name_key(name)
 
 
 async def _to_public(users: list[User]) -> list[dict]:

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from beanie import PydanticObjectId
@@ -11,6 +10,7 @@ from service.competitions.countries import CountryCode
 from service.competitions.schemas import Tag
 from service.ids import object_id_or_404
 from service.security import CurrentUser
+from service.validation import IsoDate, SearchText
 
 
 def parse_athlete_id(
@@ -43,7 +43,9 @@ async def my_entry_or_404(
 
 
 def athlete_filters(
-    search: Annotated[str | None, Query(max_length=40, description="Part of the name")] = None,
+    search: Annotated[
+        SearchText | None, Query(max_length=40, description="Part of the name")
+    ] = None,
     discipline: Annotated[Tag | None, Query(description="Discipline (any case)")] = None,
     nationality: Annotated[CountryCode | None, Query(description="ISO 3166-1 alpha-2")] = None,
 ) -> AthleteFilters:
@@ -51,8 +53,10 @@ def athlete_filters(
 
 
 def calendar_filters(
-    date_from: Annotated[date | None, Query(alias="from", description="From this UTC day")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="To this UTC day")] = None,
+    date_from: Annotated[
+        IsoDate | None, Query(alias="from", description="From this UTC day")
+    ] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="To this UTC day")] = None,
     include_withdrawn: Annotated[bool, Query(description="Also withdrawn entries")] = False,
 ) -> CalendarFilters:
     return CalendarFilters(

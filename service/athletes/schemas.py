@@ -19,6 +19,7 @@ from service.competitions.schemas import (
     StrictModel,
     Tag,
 )
+from service.validation import NoControlMultiline
 
 EntryStatus = Literal["planned", "confirmed", "withdrawn"]
 # a new entry cannot start out withdrawn
@@ -38,8 +39,8 @@ def _plausible_birth_year(value: int) -> int:
 
 
 Disciplines = Annotated[list[Tag], Field(min_length=1, max_length=20), AfterValidator(_unique)]
-Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), NoControlMultiline]
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NoControlMultiline]
 BirthYear = Annotated[int, Field(ge=MIN_BIRTH_YEAR), AfterValidator(_plausible_birth_year)]
 
 

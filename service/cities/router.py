@@ -9,6 +9,7 @@ from service.cities.schemas import CityCreate, CityLookup, CityRead, CityUpdate
 from service.errors import problem_responses
 from service.pagination import Page, PageDep
 from service.security import AdminUser
+from service.validation import SearchText
 
 router = APIRouter(prefix="/cities", tags=["cities"])
 
@@ -27,7 +28,9 @@ CityDep = Annotated[City, Depends(city_or_404)]
 )
 async def list_cities(
     page: PageDep,
-    search: Annotated[str | None, Query(max_length=80, description="Part of the name")] = None,
+    search: Annotated[
+        SearchText | None, Query(max_length=80, description="Part of the name")
+    ] = None,
 ) -> Page[CityRead]:
     """Cities by slug, with their member counts; `search` ignores case and accents."""
     return await cities.search(query=search, page=page)

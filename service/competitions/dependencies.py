@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
@@ -8,6 +7,7 @@ from service.competitions import service as competitions
 from service.competitions.countries import CountryCode
 from service.competitions.schemas import CompetitionFilters, CompetitionStatus, Tag
 from service.ids import object_id_or_404
+from service.validation import IsoDate, SearchText
 
 
 async def competition_or_404(
@@ -22,15 +22,17 @@ async def event_or_404(event_id: Annotated[str, Path(description="Event id")]) -
 
 def competition_filters(
     date_from: Annotated[
-        date | None, Query(alias="from", description="Ends on or after this day")
+        IsoDate | None, Query(alias="from", description="Ends on or after this day")
     ] = None,
     date_to: Annotated[
-        date | None, Query(alias="to", description="Starts on or before this day")
+        IsoDate | None, Query(alias="to", description="Starts on or before this day")
     ] = None,
     country: Annotated[CountryCode | None, Query(description="ISO 3166-1 alpha-2")] = None,
-    city: Annotated[str | None, Query(max_length=80, description="City (any case)")] = None,
+    city: Annotated[SearchText | None, Query(max_length=80, description="City (any case)")] = None,
     sport: Annotated[Tag | None, Query(description="Sport (any case)")] = None,
-    search: Annotated[str | None, Query(max_length=80, description="Part of the name")] = None,
+    search: Annotated[
+        SearchText | None, Query(max_length=80, description="Part of the name")
+    ] = None,
     status: Annotated[CompetitionStatus | None, Query()] = None,
 ) -> CompetitionFilters:
     return CompetitionFilters(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
@@ -10,55 +9,52 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     HttpUrl,
     StringConstraints,
     model_validator,
 )
 
-from documents.clock import as_stored
 from service.competitions.countries import CountryCode
+from service.validation import (
+    IsoDate,
+    IsoDateTime,
+    NoControl,
+    NoControlMultiline,
+    StrictModel,
+    no_control,
+)
 
 CompetitionStatus = Literal["scheduled", "cancelled"]
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("may not contain control characters")
-    return value
 
 
 def _tag(value: str) -> str:
     value = " ".join(value.split()).lower()
     if not 1 <= len(value) <= 40:
         raise ValueError("must be 1 to 40 characters")
-    return _no_control(value)
+    return no_control(value)
 
 
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
-    AfterValidator(_no_control),
+    NoControl,
 ]
 Place = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
-    AfterValidator(_no_control),
+    NoControl,
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), NoControlMultiline
+]
 # A lower-case label that filters match exactly: a sport ("athletics") or a discipline ("100m").
 Tag = Annotated[str, AfterValidator(_tag)]
-UtcDatetime = Annotated[datetime, AfterValidator(as_stored)]
+# ISO 8601 strings only, years 2000-2100, stored in UTC
+UtcDatetime = IsoDateTime
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Website = Annotated[HttpUrl, Field(max_length=2000)]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class GeoPoint(StrictModel):
@@ -89,8 +85,8 @@ class CompetitionCreate(StrictModel):
     city: Place
     country: CountryCode
     location: GeoPoint | None = None
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     website: Website | None = None
     status: CompetitionStatus = "scheduled"
 
@@ -111,8 +107,8 @@ class CompetitionUpdate(PatchModel):
     city: Place | None = None
     country: CountryCode | None = None
     location: GeoPoint | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
     website: Website | None = None
     status: CompetitionStatus | None = None
 

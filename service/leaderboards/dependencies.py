@@ -1,10 +1,10 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query
 
 from service.leaderboards import periods
 from service.leaderboards.periods import DEFAULT_PERIOD, Period, PeriodKind
+from service.validation import IsoDate
 
 
 def period_params(
@@ -12,12 +12,12 @@ def period_params(
         PeriodKind, Query(description="all, day, week (ISO, from Monday), month, year or custom")
     ] = DEFAULT_PERIOD,
     at: Annotated[
-        date | None, Query(description="A date inside the period (UTC); default today")
+        IsoDate | None, Query(description="A date inside the period (UTC); default today")
     ] = None,
     from_: Annotated[
-        date | None, Query(alias="from", description="custom only: first day (inclusive)")
+        IsoDate | None, Query(alias="from", description="custom only: first day (inclusive)")
     ] = None,
-    to: Annotated[date | None, Query(description="custom only: end day (exclusive)")] = None,
+    to: Annotated[IsoDate | None, Query(description="custom only: end day (exclusive)")] = None,
 ) -> Period:
     return periods.resolve(period, at=at, from_=from_, to=to)
 

@@ -13,10 +13,15 @@ from typing import Literal, get_args
 
 from documents import clock
 from service.errors import Unprocessable
+from service.validation import out_of_range
 
 PeriodKind = Literal["all", "day", "week", "month", "year", "custom"]
 PERIOD_KINDS: tuple[str, ...] = get_args(PeriodKind)
 DEFAULT_PERIOD: PeriodKind = "week"
+
+
+def _q(name: str) -> tuple[str, str]:
+    return ("query", name)
 
 
 @dataclass(frozen=True)
@@ -67,25 +72,34 @@ def resolve(
     only for `custom`, which needs both and `from < to`; anything else is a 422.
     """
     if kind not in PERIOD_KINDS:
-        raise Unprocessable(f"Unknown period {kind!r}; use one of {', '.join(PERIOD_KINDS)}")
+        raise Unprocessable(
+            f"Unknown period {kind!r}; use one of {', '.join(PERIOD_KINDS)}", loc=_q("period")
+        )
+    given = {"at": at, "from": from_, "to": to}
+    for name, day in given.items():
+        # the API bounds them already; checked here too so no caller can overflow a date
+        if day is not None and (reason := out_of_range(day)):
+            raise Unprocessable(f"{name} {reason}", loc=_q(name))
     if kind != "custom" and (from_ is not None or to is not None):
-        raise Unprocessable("from/to apply only to period=custom")
+        named = [_q(n) for n in ("from", "to") if given[n] is not None]
+        raise Unprocessable("from/to apply only to period=custom", locs=named)
     if kind == "all":
         return Period("all", None, None)
     if kind == "custom":
         if at is not None:
-            raise Unprocessable("at does not apply to period=custom; use from and to")
+            raise Unprocessable("at does not apply to period=custom; use from and to", loc=_q("at"))
         if from_ is None or to is None:
-            raise Unprocessable("period=custom needs both from and to")
+            missing = [_q(n) for n in ("from", "to") if given[n] is None]
+            raise Unprocessable("period=custom needs both from and to", locs=missing)
         if from_ >= to:
-            raise Unprocessable("period=custom needs from < to (to is exclusive)")
+            raise Unprocessable(
+                "period=custom needs from < to (to is exclusive)", locs=[_q("from"), _q("to")]
+            )
         return Period("custom", midnight(from_), midnight(to))
     if at is None:
         at = today or clock.today()
-    try:
-        first, after = bounds(kind, at)
-    except (OverflowError, ValueError) as exc:  # a week or year around date.min / date.max
-        raise Unprocessable(f"at={at.isoformat()} is out of range") from exc
+    # bounded dates: the period around 2100-12-31 ends in 2101, far from date.max
+    first, after = bounds(kind, at)
     return Period(kind, midnight(first), midnight(after))
 
 

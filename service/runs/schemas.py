@@ -5,16 +5,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 
-from documents.clock import as_stored
 from service.errors import Problem
 from service.runs.limits import (
     MAX_DISTANCE_KM,
@@ -24,21 +20,16 @@ from service.runs.limits import (
     MAX_ROUTE_POINTS,
     MIN_DURATION_S,
 )
+from service.validation import IsoDateTime, NoControlMultiline, StrictModel
 
-
-def _iso_8601_only(value: Any) -> Any:
-    # pydantic would read a bare number as Unix time (seconds or ms, guessed): refuse it
-    if isinstance(value, int | float):
-        raise ValueError("must be an ISO 8601 date or date-time string")
-    return value
-
-
-# ISO 8601; a date alone is 00:00 that day; no offset means UTC
-UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only), AfterValidator(as_stored)]
+# ISO 8601 strings only, years 2000-2100; a date alone is 00:00 that day; no offset means UTC
+UtcDateTime = IsoDateTime
 DistanceKm = Annotated[float, Field(gt=0, le=MAX_DISTANCE_KM, allow_inf_nan=False)]
 DurationS = Annotated[int, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)]
 ElevationGainM = Annotated[float, Field(ge=0, le=MAX_ELEVATION_GAIN_M, allow_inf_nan=False)]
-Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTES_LENGTH)]
+Notes = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTES_LENGTH), NoControlMultiline
+]
 IdStr = Annotated[str, Field(min_length=1, max_length=64)]
 Position = Annotated[
     list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)
@@ -46,10 +37,6 @@ Position = Annotated[
 
 MIN_ELEVATION_M = -1_000
 MAX_ELEVATION_M = 10_000
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 _SERVER_COMPUTED = ("score", "score_version", "pace_s_per_km")

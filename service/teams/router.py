@@ -20,6 +20,7 @@ from service.teams.schemas import (
     TeamUpdate,
     UserTeamRead,
 )
+from service.validation import SearchText
 
 router = APIRouter(tags=["teams"])
 
@@ -46,7 +47,9 @@ async def list_teams(
     page: PageDep,
     city_id: ObjectIdQuery = None,
     kind: Literal["city", "custom"] | None = None,
-    search: Annotated[str | None, Query(max_length=60, description="Part of the name")] = None,
+    search: Annotated[
+        SearchText | None, Query(max_length=60, description="Part of the name")
+    ] = None,
 ) -> Page[TeamRead]:
     """Teams by name, optionally of one city or kind."""
     return await teams.search(

@@ -3,15 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
-TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=60)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+from service.validation import NoControlMultiline, StrictModel, name_type
+
+# NFKC, whitespace collapsed, no control/format characters; unique by `name_key`
+TeamName = Annotated[str, name_type(2, 60)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500), NoControlMultiline
+]
 ObjectIdStr = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{24}$")]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TeamCreate(StrictModel):

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import City, Invitation, Membership, Team, User
 from documents.clock import utcnow
-from service import events
+from service import events, validation
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
 from service.quotas import claim as claim_quota
@@ -39,7 +39,8 @@ async def get(team_id: PydanticObjectId) -> Team:
 
 
 def team_name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    """Team names are unique in this form: NFKC, whitespace collapsed, casefolded."""
+    return validation.name_key(name)
 
 
 def to_read(team: Team) -> TeamRead:
