@@ -11,9 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from beanie import PydanticObjectId
+from typer.testing import CliRunner
 
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
+from tests.test_rebuild import script_environment  # noqa: F401  (a fixture)
 
 BOARDS = ["/leaderboards/teams", "/leaderboards/cities", "/leaderboards/users"]
 
@@ -451,3 +454,65 @@ async def test_multiline_text_keeps_newlines_but_refuses_other_controls(
     assert me["bio"] == "Line one\nLine two\tand a tab"
     assert (await client.get("/runs", headers=runner.headers)).json()["total"] == 0
     assert (await client.get("/teams", params={"kind": "custom"})).json()["total"] == 0
+
+
+async def test_names_keyed_before_nfkc_are_rekeyed_by_the_script_function(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    from documents import Athlete, Team, User
+    from service import names
+
+    wide = await api.athlete(await api.user("Wide Runner"))
+    clash_a = await api.user("Clash One")
+    clash_b = await api.user("Clash Two")
+    team = await api.team(wide, "Quiet Owls")
+    users = User.get_motor_collection()
+    # as a database written before NFKC keys would hold them
+    legacy = {"name": "\uff37ide Runner", "name_key": "\uff57ide runner"}
+    await users.update_one({"_id": PydanticObjectId(wide.id)}, {"$set": legacy})
+    await Athlete.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(wide.id)}, {"$set": legacy}
+    )
+    await users.update_one(
+        {"_id": PydanticObjectId(clash_a.id)}, {"$set": {"name": "Ｃlash", "name_key": "ｃlash"}}
+    )
+    await users.update_one(
+        {"_id": PydanticObjectId(clash_b.id)}, {"$set": {"name": "clash", "name_key": "clash"}}
+    )
+    await Team.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(team["id"])},
+        {"$set": {"name": "\uff31uiet Owls", "name_key": "\uff51uiet owls"}},
+    )
+    r = await client.get("/users/by-name/Wide Runner")
+    assert_problem(r, 404)  # the legacy key is not found by the normalised name
+
+    counted = {r.collection: (r.stale, r.fixed) for r in await names.rekey(repair=False)}
+    assert counted == {"users": (2, 0), "teams": (1, 0), "athletes": (1, 0)}
+    reports = await names.rekey(repair=True)
+    assert {r.collection: (r.stale, r.fixed) for r in reports} == {
+        "users": (2, 1),
+        "teams": (1, 1),
+        "athletes": (1, 1),
+    }
+    assert [r.clashes for r in reports] == [["Ｃlash"], [], []]
+
+    assert (await client.get("/users/by-name/wide runner")).json()["id"] == wide.id
+    await api.login("WIDE RUNNER", wide.password)
+    r = await client.post("/teams", json={"name": "quiet owls"}, headers=wide.headers)
+    assert_problem(r, 409)
+    found = (await client.get("/athletes", params={"search": "wide"})).json()["items"]
+    assert [a["id"] for a in found] == [wide.id]
+    assert {r.collection: r.stale for r in await names.rekey(repair=False)} == {
+        "users": 1,  # the clash stays until an admin renames one of them
+        "teams": 0,
+        "athletes": 0,
+    }
+
+
+@pytest.mark.usefixtures("script_environment")
+def test_the_rekey_script_verifies_an_empty_store_and_exits_zero() -> None:
+    from scripts.rekey_names import app
+
+    result = CliRunner().invoke(app, ["--verify"])
+    assert result.exit_code == 0, result.output
+    assert "users: 0 stale" in result.output
