@@ -8,11 +8,14 @@ pass only.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def database() -> Iterator[Database[dict[str, object]]]:
+def database() -> Iterator[Database[dict[str, Any]]]:
     assert TEST_MONGODB_URI is not None
     name = f"bugs_{uuid.uuid4().hex[:12]}"
     with MongoClient(TEST_MONGODB_URI) as client:
@@ -33,7 +36,7 @@ def database() -> Iterator[Database[dict[str, object]]]:
 
 
 def test_gte_on_a_descending_compound_index_keeps_the_boundary(
-    database: Database[dict[str, object]],
+    database: Database[dict[str, Any]],
 ) -> None:
     runs = database["runs"]
     runs.create_index([("u", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)])
@@ -43,7 +46,7 @@ def test_gte_on_a_descending_compound_index_keeps_the_boundary(
 
 
 def test_creating_an_identical_2dsphere_index_again_is_a_no_op(
-    database: Database[dict[str, object]],
+    database: Database[dict[str, Any]],
 ) -> None:
     routes = database["routes"]
     routes.create_index([("geometry", GEOSPHERE)], name="geometry_2dsphere")
@@ -52,7 +55,7 @@ def test_creating_an_identical_2dsphere_index_again_is_a_no_op(
 
 
 def test_a_geometry_the_2dsphere_index_refuses_is_error_16755(
-    database: Database[dict[str, object]],
+    database: Database[dict[str, Any]],
 ) -> None:
     routes = database["routes"]
     routes.create_index([("geometry", GEOSPHERE)], name="geometry_2dsphere")
@@ -60,3 +63,36 @@ def test_a_geometry_the_2dsphere_index_refuses_is_error_16755(
         routes.insert_one({"geometry": {"type": "Point", "coordinates": [400, 0]}})
     assert refused.value.code == 16755
     assert routes.count_documents({}) == 0
+
+
+def _update_racing_delete(runs: Collection[dict[str, Any]]) -> tuple[int, int]:
+    """Six conditional updates and one delete of a document at once: (updates that matched,
+    the revision of the document the delete returned)."""
+    runs.insert_one({"_id": 1, "revision": 0})
+    start = threading.Barrier(7)
+    matched: list[int] = []
+    deleted: list[Any] = []
+
+    def edit() -> None:
+        start.wait()
+        result = runs.update_one({"_id": 1, "revision": 0}, {"$set": {"revision": 1}})
+        matched.append(result.matched_count)
+
+    def delete() -> None:
+        start.wait()
+        deleted.append(runs.find_one_and_delete({"_id": 1}))
+
+    threads = [threading.Thread(target=edit) for _ in range(6)]
+    threads.append(threading.Thread(target=delete))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(matched), deleted[0]["revision"]
+
+
+def test_an_update_racing_a_delete_is_atomic(database: Database[dict[str, Any]]) -> None:
+    """Each single-document write is atomic: the update happens before the delete (which then
+    returns the updated document) or after it (and matches nothing), never both half-way."""
+    for _ in range(300):  # the server loses the race about once in ten tries
+        assert _update_racing_delete(database["runs"]) in {(0, 0), (1, 1)}

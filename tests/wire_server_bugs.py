@@ -6,7 +6,9 @@ it answers differently from MongoDB as the manual documents it, the bug is liste
 minimal reproduction straight through pymongo (tests/test_wire_server_bugs.py) and the suite's
 tests it breaks. Those tests are marked `xfail(strict=True)` only when the server is
 secantusdb, so a fixed bug turns the run red (XPASS) until its entry is removed; on the
-embedded store or a real MongoDB nothing is excused.
+embedded store or a real MongoDB nothing is excused. A race the server loses only now and then
+(`race=True`) cannot fail a suite test every time: there the suite's tests are non-strict
+expected failures, and the reproduction, which retries the race until it shows, stays strict.
 
 Every other difference between the stores is ours to fix, never to list here.
 
@@ -30,6 +32,7 @@ class KnownBug:
     manual: str  # the MongoDB manual page that documents the behaviour we rely on
     reproduction: str  # test function in REPRODUCTIONS
     tests: tuple[str, ...] = ()  # node ids of the suite's tests it breaks
+    race: bool = False  # breaks `tests` only in some runs
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -74,6 +77,22 @@ KNOWN_BUGS: tuple[KnownBug, ...] = (
         ),
         reproduction="test_a_geometry_the_2dsphere_index_refuses_is_error_16755",
     ),
+    KnownBug(
+        id="update-racing-delete",
+        summary=(
+            "Single-document writes are not isolated from a concurrent delete: an update_one "
+            "can report matched 1 while a find_one_and_delete running at the same time returns "
+            "the document as it was before that update (about one race in ten on 2 cores), so "
+            "the update is lost with no serial order explaining both answers. A run edited "
+            "while it is deleted then withdraws its old score twice from the buckets"
+        ),
+        manual="https://www.mongodb.com/docs/manual/core/write-operations-atomicity/",
+        reproduction="test_an_update_racing_a_delete_is_atomic",
+        tests=(
+            "tests/test_runs_idempotency.py::test_edits_racing_a_delete_leave_no_points_behind",
+        ),
+        race=True,
+    ),
 )
 
 SERVER = "secantusdb"
@@ -110,7 +129,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     bugs = {node_id: bug for bug in KNOWN_BUGS for node_id in bug.node_ids}
     for item in items:
-        bug = bugs.get(item.nodeid.split("[")[0])
+        node_id = item.nodeid.split("[")[0]
+        bug = bugs.get(node_id)
         if bug is not None:
             reason = f"{SERVER} bug {bug.id} (tests/wire_server_bugs.py)"
-            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+            strict = not bug.race or node_id.startswith(REPRODUCTIONS)
+            item.add_marker(pytest.mark.xfail(strict=strict, reason=reason))
