@@ -248,6 +248,25 @@ async def test_expired_invitation_cannot_be_answered(api: Api, client: httpx.Asy
     assert await api.members(team["id"]) == [owner.id, invitee.id]
 
 
+async def test_an_invitation_expires_14_days_after_it_is_sent(
+    api: Api, client: httpx.AsyncClient, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    time_machine.move_to(datetime(2030, 3, 4, 9, 0, tzinfo=UTC), tick=False)
+    owner = await api.user()
+    invitee = await api.user()
+    team = await api.team(owner, visibility="invite")
+    invitation = await api.invite(owner, team["id"], invitee)
+
+    time_machine.shift(timedelta(days=14, seconds=-1))
+    invitee.token = await api.login(invitee.email, invitee.password)  # the old token expired
+    assert [i["id"] for i in await pending(client, invitee)] == [invitation["id"]]
+    time_machine.shift(timedelta(seconds=1))
+    assert await pending(client, invitee) == []
+    r = await client.post(f"/invitations/{invitation['id']}/accept", headers=invitee.headers)
+    assert_problem(r, 409)
+    assert await api.members(team["id"]) == [owner.id]
+
+
 async def test_invitations_to_a_team_the_user_already_joined(
     api: Api, client: httpx.AsyncClient
 ) -> None:
