@@ -86,6 +86,16 @@ def spec(index: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def existing_spec(info: Mapping[str, Any], model: IndexModel) -> dict[str, Any]:
+    """`spec` of an existing index, as comparable with the declared `model`: a server reports
+    a collation with every field filled in, so only the fields declared are compared."""
+    have = spec(info)
+    wanted_collation = model.document.get("collation")
+    if isinstance(wanted_collation, Mapping) and isinstance(have.get("collation"), Mapping):
+        have["collation"] = {k: v for k, v in have["collation"].items() if k in wanted_collation}
+    return have
+
+
 def declared(document: type[Document]) -> dict[str, IndexModel]:
     """The indexes a document declares, by name."""
     models: dict[str, IndexModel] = {}
@@ -123,14 +133,10 @@ async def reconcile_one(document: type[Document], changes: Changes) -> None:
             log.warning("index %s.%s is no longer declared: dropped", name, index_name)
             await _drop(collection, index_name)
             changes.dropped.append((name, index_name))
-        elif spec(info) != spec(wanted[index_name].document):
-            log.warning(
-                "index %s.%s changed (%s -> %s): rebuilt",
-                name,
-                index_name,
-                spec(info),
-                spec(wanted[index_name].document),
-            )
+        elif (have := existing_spec(info, wanted[index_name])) != (
+            want := spec(wanted[index_name].document)
+        ):
+            log.warning("index %s.%s changed (%s -> %s): rebuilt", name, index_name, have, want)
             await _drop(collection, index_name)
             await _create(collection, wanted[index_name])
             changes.rebuilt.append((name, index_name))

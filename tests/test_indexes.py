@@ -22,7 +22,7 @@ from pymongo.errors import PyMongoError
 
 from documents import DOCUMENTS
 from service import db
-from service.indexes import declared, reconcile, spec
+from service.indexes import declared, existing_spec, reconcile, spec
 from service.main import create_app
 from service.settings import Settings
 from tests.conftest import assert_problem, make_settings, serve
@@ -136,6 +136,14 @@ def test_spec_ignores_server_bookkeeping_and_number_types() -> None:
     partial = IndexModel([("role", 1)], name="admins", partialFilterExpression={"role": "admin"})
     assert spec({"key": [("role", 1)], "unique": False}) != spec(partial.document)
     assert spec({"key": [("a", 1), ("b", 1)]}) != spec({"key": [("b", 1), ("a", 1)]})
+    # a server fills in every collation field; only the declared ones count
+    folded = IndexModel([("name", 1)], name="name", collation={"locale": "en", "strength": 2})
+    full = {"locale": "en", "strength": 2, "caseLevel": False, "alternate": "non-ignorable"}
+    want = spec(folded.document)
+    assert existing_spec({"key": [("name", 1)], "collation": full}, folded) == want
+    other = {**full, "strength": 1}
+    assert existing_spec({"key": [("name", 1)], "collation": other}, folded) != want
+    assert existing_spec({"key": [("name", 1)]}, folded) != want
 
 
 # --- an unreachable server ------------------------------------------------------------------
