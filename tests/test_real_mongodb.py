@@ -7,11 +7,13 @@ add what mongomock cannot show: the server version, index options it ignores, an
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import TEST_MONGODB_URI
+from tests.conftest import TEST_MONGODB_URI, make_settings, serve
 from tests.factories import Api
 
 pytestmark = pytest.mark.skipif(
@@ -50,3 +52,19 @@ async def test_a_route_is_accepted_by_the_2dsphere_index(
     )
     assert r.status_code == 201, r.text
     assert r.json()["route"]["coordinates"][0] == [4.83, 45.76, 170.0]
+
+
+async def test_the_app_restarts_on_its_own_database_and_rebuilds_no_index(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A second start on an existing database (a restart, a deploy) keeps the data, and finds
+    every index as declared: nothing dropped, rebuilt or created again."""
+    settings = make_settings()
+    async with serve(settings, keep_database=True) as client:
+        runner = await Api(client).user(city="Lyon")
+    caplog.set_level(logging.INFO, logger="service.indexes")
+    async with serve(settings) as client:
+        token = await Api(client).login(runner.email, runner.password)
+        me = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["id"] == runner.id
+    assert [r.getMessage() for r in caplog.records if r.name == "service.indexes"] == []
