@@ -77,13 +77,27 @@ def spec(index: Mapping[str, Any]) -> dict[str, Any]:
     is a list of pairs, or dict items on mongomock).
     """
     keys = index["key"]
-    pairs = keys.items() if isinstance(keys, Mapping) else keys
-    result: dict[str, Any] = {"key": [(str(name), _plain(kind)) for name, kind in pairs]}
+    pairs = [
+        (str(name), _plain(kind))
+        for name, kind in (keys.items() if isinstance(keys, Mapping) else keys)
+    ]
+    result: dict[str, Any] = {"key": _text_keys(pairs, index)}
     for option in COMPARED_OPTIONS:
         value = index.get(option, DEFAULTS.get(option))
         if value != DEFAULTS.get(option):
             result[option] = _plain(value)
     return result
+
+
+def _text_keys(pairs: list[tuple[str, Any]], index: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A text index's fields as one ("$text", weights) key: declared as (field, "text") pairs,
+    a server reports them as `_fts`/`_ftsx` keys plus a `weights` option."""
+    if not any(kind == "text" or name in ("_fts", "_ftsx") for name, kind in pairs):
+        return pairs
+    declared_fields = [n for n, k in pairs if k == "text" and n not in ("_fts", "_ftsx")]
+    weights = {name: 1 for name in declared_fields} | dict(index.get("weights") or {})
+    plain = [(n, k) for n, k in pairs if k != "text" and n not in ("_fts", "_ftsx")]
+    return [*plain, ("$text", _plain(dict(sorted(weights.items()))))]
 
 
 def existing_spec(info: Mapping[str, Any], model: IndexModel) -> dict[str, Any]:

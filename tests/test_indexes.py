@@ -136,6 +136,10 @@ def test_spec_ignores_server_bookkeeping_and_number_types() -> None:
     partial = IndexModel([("role", 1)], name="admins", partialFilterExpression={"role": "admin"})
     assert spec({"key": [("role", 1)], "unique": False}) != spec(partial.document)
     assert spec({"key": [("a", 1), ("b", 1)]}) != spec({"key": [("b", 1), ("a", 1)]})
+    text = IndexModel([("title", "text"), ("body", "text")], name="search")
+    reported = {"key": [("_fts", "text"), ("_ftsx", 1)], "weights": {"body": 1, "title": 1}}
+    assert spec(reported) == spec(text.document)
+    assert spec({**reported, "weights": {"title": 1}}) != spec(text.document)
     # a server fills in every collation field; only the declared ones count
     folded = IndexModel([("name", 1)], name="name", collation={"locale": "en", "strength": 2})
     full = {"locale": "en", "strength": 2, "caseLevel": False, "alternate": "non-ignorable"}
