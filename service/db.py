@@ -14,6 +14,7 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from documents import DOCUMENTS
+from service import validators
 from service.indexes import reconcile
 from service.settings import Settings
 
@@ -53,6 +54,8 @@ async def connect(settings: Settings) -> tuple[Any, Database]:
     try:
         # Beanie only ever adds indexes: reconcile() also drops stale ones, rebuilds changed ones
         await init_beanie(database=database, document_models=DOCUMENTS, skip_indexes=True)
+        if not settings.embedded:  # mongomock ignores validators
+            await validators.apply(database)
         await reconcile(DOCUMENTS)
     except BaseException:
         client.close()  # e.g. no server within the selection timeout: stop the client's monitors
