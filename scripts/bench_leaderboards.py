@@ -121,6 +121,8 @@ async def _measure(
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         argon2_parallelism=1,
+        # a throughput measurement: RATE_LIMIT_WRITES (120/minute per user) would cap it
+        rate_limit_writes="1000000/minute",
     )
     service = create_app(settings)
     async with LifespanManager(service, startup_timeout=60, shutdown_timeout=60):
