@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -88,20 +90,24 @@ class HashGate:
         self._concurrency = concurrency
         self._capacity = concurrency + queue
         self._admitted = 0
+        self._hash_s = 0.2  # recent wall time of one computation (moving average)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         if self._admitted >= self._capacity:
-            # ~200 ms a hash: the queue ahead drains in about this many seconds
-            wait = (self._admitted // self._concurrency + 1) * 0.2
+            # the queue ahead drains in about this many seconds
+            wait = (self._admitted // self._concurrency + 1) * self._hash_s
             raise ServiceUnavailable(
-                "Too many logins at once; try again shortly", retry_after=round(wait + 0.5)
+                "Too many logins at once; try again shortly", retry_after=math.ceil(wait)
             )
         self._admitted += 1
         try:
             async with self._slots:
                 loop = asyncio.get_running_loop()
                 executor = _executor(self._concurrency)
-                return await loop.run_in_executor(executor, functools.partial(fn, *args))
+                started = time.monotonic()
+                result = await loop.run_in_executor(executor, functools.partial(fn, *args))
+                self._hash_s = 0.8 * self._hash_s + 0.2 * (time.monotonic() - started)
+                return result
         finally:
             self._admitted -= 1
 
