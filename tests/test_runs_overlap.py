@@ -20,7 +20,7 @@ from documents import Run, RunSlotLease
 from documents.clock import utcnow
 from service.runs import overlap
 from service.settings import Settings
-from tests.conftest import assert_problem
+from tests.conftest import TEST_MONGODB_URI, assert_problem
 from tests.factories import Account, Api
 from tests.test_runs import assert_totals_match_runs, snapshot, utc
 from tests.test_runs_idempotency import yielding_database  # noqa: F401  (fixture)
@@ -436,3 +436,59 @@ async def test_demo_runs_never_overlap(settings: Settings) -> None:
         for before, after in itertools.pairwise(runs):
             assert before.ends_at is not None
             assert before.ends_at <= after.started_at, (before, after)
+
+
+# --- the index that serves the check ----------------------------------------------------------
+
+
+def _index_scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every IXSCAN stage of an explain plan (wherever $or or FETCH put it)."""
+    found = [plan] if plan.get("stage") == "IXSCAN" else []
+    for key in ("inputStage", "queryPlan"):
+        if isinstance(plan.get(key), dict):
+            found += _index_scans(plan[key])
+    for child in plan.get("inputStages", []):
+        found += _index_scans(child)
+    return found
+
+
+@pytest.mark.skipif(not TEST_MONGODB_URI, reason="explain needs a real server")
+async def test_the_overlap_query_is_an_index_scan_bounded_on_both_sides(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    from beanie import PydanticObjectId
+
+    for hour in range(6, 12):
+        await post(client, runner, at(f"{hour:02d}:00:00"))
+    cursor = overlap.conflict_cursor(
+        user_id=PydanticObjectId(runner.id),
+        started_at=utc("2024-05-01T09:30:00Z"),
+        duration_s=3000,
+    )
+    explained = await cursor.explain()
+    scans = _index_scans(explained["queryPlanner"]["winningPlan"])
+    assert scans, explained["queryPlanner"]["winningPlan"]
+    assert {scan["indexName"] for scan in scans} == {"user_started"}
+    for scan in scans:
+        if "indexBounds" not in scan:  # the test server's explain omits bounds; MongoDB's has them
+            continue
+        # e.g. ['(new Date(<end>), new Date(<start - 48 h>))']: both ends are dates, not infinity
+        bounds = scan["indexBounds"]["started_at"]
+        assert len(bounds) == 1
+        assert "inf" not in bounds[0].lower(), scan["indexBounds"]
+        assert bounds[0].count("new Date(") == 2, bounds
+
+
+def test_the_overlap_query_bounds_the_start_on_both_sides() -> None:
+    from beanie import PydanticObjectId
+
+    user, run = PydanticObjectId(), PydanticObjectId()
+    start = utc("2024-05-03T09:30:00Z")
+    query = overlap.conflict_query(user_id=user, started_at=start, duration_s=600, exclude=run)
+    assert query["user_id"] == user
+    # no run lasts more than 48 h: one starting earlier than that has ended by `start`
+    assert query["started_at"] == {
+        "$gt": utc("2024-05-01T09:30:00Z"),
+        "$lt": utc("2024-05-03T09:40:00Z"),
+    }
+    assert query["_id"] == {"$ne": run}

@@ -37,6 +37,8 @@ from service.runs.limits import MAX_DURATION_S
 LEASE_SECONDS = 30
 # how long a request waits for a busy lease before answering 409 (retry)
 WAIT_SECONDS = 5.0
+# documents/run.py: (user_id, started_at desc, _id desc)
+USER_STARTED_INDEX = "user_started"
 _FIRST_BACKOFF_S = 0.005
 _MAX_BACKOFF_S = 0.1
 
@@ -78,6 +80,50 @@ async def runner_timeline(user_id: PydanticObjectId) -> AsyncIterator[None]:
         await RunSlotLease.get_motor_collection().delete_one({"_id": user_id, "holder": holder})
 
 
+def conflict_query(
+    *,
+    user_id: PydanticObjectId,
+    started_at: datetime,
+    duration_s: int,
+    exclude: PydanticObjectId | None = None,
+) -> dict[str, Any]:
+    """The filter of the runs of `user_id` that may overlap [started_at, +duration_s).
+
+    `user_id` equality and `started_at` bounded on both sides: an index scan of the
+    `user_started` index over at most MAX_DURATION_S + duration_s of that runner's runs.
+    """
+    end = ends_at(started_at, duration_s)
+    query: dict[str, Any] = {
+        "user_id": user_id,
+        "started_at": {"$lt": end, "$gt": started_at - timedelta(seconds=MAX_DURATION_S)},
+        "$or": [{"ends_at": {"$gt": started_at}}, {"ends_at": None}],
+    }
+    if exclude is not None:
+        query["_id"] = {"$ne": exclude}
+    return query
+
+
+def conflict_cursor(
+    *,
+    user_id: PydanticObjectId,
+    started_at: datetime,
+    duration_s: int,
+    exclude: PydanticObjectId | None = None,
+) -> Any:
+    """The cursor `find_conflict` reads (tests explain it on a real server)."""
+    query = conflict_query(
+        user_id=user_id, started_at=started_at, duration_s=duration_s, exclude=exclude
+    )
+    return (
+        Run.get_motor_collection()
+        .find(query, {"started_at": 1, "duration_s": 1, "ends_at": 1})
+        .sort([("started_at", 1), ("_id", 1)])
+        # the planner would pick it anyway (the only index led by user_id); the hint makes the
+        # bounded scan a guarantee rather than a plan choice
+        .hint(USER_STARTED_INDEX)
+    )
+
+
 async def find_conflict(
     *,
     user_id: PydanticObjectId,
@@ -92,18 +138,8 @@ async def find_conflict(
     Runs stored before `ends_at` existed have it null: their end is computed here.
     """
     start = as_stored(started_at)
-    end = ends_at(start, duration_s)
-    query: dict[str, Any] = {
-        "user_id": user_id,
-        "started_at": {"$lt": end, "$gt": start - timedelta(seconds=MAX_DURATION_S)},
-        "$or": [{"ends_at": {"$gt": start}}, {"ends_at": None}],
-    }
-    if exclude is not None:
-        query["_id"] = {"$ne": exclude}
-    cursor = (
-        Run.get_motor_collection()
-        .find(query, {"started_at": 1, "duration_s": 1, "ends_at": 1})
-        .sort([("started_at", 1), ("_id", 1)])
+    cursor = conflict_cursor(
+        user_id=user_id, started_at=start, duration_s=duration_s, exclude=exclude
     )
     async for doc in cursor:
         stored_end = doc.get("ends_at") or ends_at(doc["started_at"], doc["duration_s"])
