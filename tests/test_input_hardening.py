@@ -516,3 +516,41 @@ def test_the_rekey_script_verifies_an_empty_store_and_exits_zero() -> None:
     result = CliRunner().invoke(app, ["--verify"])
     assert result.exit_code == 0, result.output
     assert "users: 0 stale" in result.output
+
+
+async def test_domain_rule_422s_name_the_fields_involved(
+    api: Api, client: httpx.AsyncClient, runner: Account, admin: Account
+) -> None:
+    athlete = await api.athlete()
+    competition = await api.competition(admin)
+    backwards = {"from": "2030-01-02", "to": "2030-01-01"}
+    both = {("query", "from"), ("query", "to")}
+    r = await client.get("/runs", params=backwards, headers=runner.headers)
+    assert locs(assert_problem(r, 422)) == both
+    assert locs(assert_problem(await client.get("/competitions", params=backwards), 422)) == both
+    r = await client.get(f"/athletes/{athlete.id}/calendar", params=backwards)
+    assert locs(assert_problem(r, 422)) == both
+
+    r = await client.patch(
+        f"/competitions/{competition['id']}",
+        json={"ends_on": "2000-01-01"},
+        headers=admin.headers,
+    )
+    assert locs(assert_problem(r, 422)) == {("body", "starts_on"), ("body", "ends_on")}
+    r = await client.post(
+        f"/competitions/{competition['id']}/events",
+        json={"name": "Heat", "discipline": "100m", "starts_at": "2099-01-01T10:00:00Z"},
+        headers=admin.headers,
+    )
+    assert locs(assert_problem(r, 422)) == {("body", "starts_at")}
+
+    too_fast = {**RUN, "distance_km": 30, "duration_s": 3600}
+    r = await client.post("/runs", json=too_fast, headers=runner.headers)
+    assert locs(assert_problem(r, 422)) == {("body", "distance_km"), ("body", "duration_s")}
+    r = await client.post("/runs", json={**RUN, "started_at": "2099-01-01"}, headers=runner.headers)
+    assert locs(assert_problem(r, 422)) == {("body", "started_at")}
+    nomad = await api.user()
+    r = await client.post("/runs", json=RUN, headers=nomad.headers)
+    assert locs(assert_problem(r, 422)) == {("body", "team_id")}
+    r = await client.post("/teams", json={"name": "city:paris"}, headers=runner.headers)
+    assert locs(assert_problem(r, 422)) == {("body", "name")}

@@ -182,12 +182,17 @@ async def add_entry(*, athlete: Athlete, data: CalendarEntryCreate) -> CalendarE
     well_formed = len(data.event_id) == 24 and ObjectId.is_valid(data.event_id)
     event = await Event.get(ObjectId(data.event_id)) if well_formed else None
     if event is None:
-        raise Unprocessable(f"event_id: event {data.event_id!r} does not exist")
+        raise Unprocessable(
+            f"event_id: event {data.event_id!r} does not exist", loc=("body", "event_id")
+        )
     if competitions.as_utc(event.starts_at) < utcnow():
-        raise Unprocessable("This event has already started; only future events can be added")
+        raise Unprocessable(
+            "This event has already started; only future events can be added",
+            loc=("body", "event_id"),
+        )
     competition = await Competition.get(event.competition_id)
     if competition is None or competition.status == "cancelled":
-        raise Unprocessable("This event's competition is cancelled")
+        raise Unprocessable("This event's competition is cancelled", loc=("body", "event_id"))
     entry = CalendarEntry(
         athlete_id=athlete.id,
         event_id=event.id,
@@ -221,7 +226,9 @@ async def calendar(
 ) -> Page[CalendarEntryRead]:
     """An athlete's entries by event start time, within the given UTC days."""
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        raise Unprocessable("`to` must not be before `from`")
+        raise Unprocessable(
+            "`to` must not be before `from`", locs=[("query", "from"), ("query", "to")]
+        )
     criteria: dict[str, Any] = {"athlete_id": athlete.id}
     starts: dict[str, datetime] = {}
     if filters.date_from:

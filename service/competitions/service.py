@@ -128,7 +128,9 @@ async def search(*, filters: CompetitionFilters, page: PageParams) -> Page[Compe
     """Competitions matching every given filter, by start date."""
     criteria: dict[str, Any] = {}
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        raise Unprocessable("`to` must not be before `from`")
+        raise Unprocessable(
+            "`to` must not be before `from`", locs=[("query", "from"), ("query", "to")]
+        )
     # overlap with [from, to]: it ends on or after `from` and starts on or before `to`
     if filters.date_from:
         criteria["ends_on"] = {"$gte": midnight(filters.date_from)}
@@ -208,7 +210,10 @@ async def update(*, competition: Competition, changes: CompetitionUpdate) -> Com
     starts = data.get("starts_on") or as_date(competition.starts_on)
     ends = data.get("ends_on") or as_date(competition.ends_on)
     if ends < starts:
-        raise Unprocessable("ends_on must not be before starts_on")
+        raise Unprocessable(
+            "ends_on must not be before starts_on",
+            locs=[("body", "starts_on"), ("body", "ends_on")],
+        )
     if ("starts_on" in data or "ends_on" in data) and (
         outside := await _events_outside(competition.id, starts, ends)  # type: ignore[arg-type]
     ):
@@ -245,7 +250,8 @@ def _check_within(competition: Competition, starts_at: datetime) -> None:
     first, last = as_date(competition.starts_on), as_date(competition.ends_on)
     if not first <= day <= last:
         raise Unprocessable(
-            f"starts_at must fall on a day (UTC) of the competition, {first} to {last}"
+            f"starts_at must fall on a day (UTC) of the competition, {first} to {last}",
+            loc=("body", "starts_at"),
         )
 
 

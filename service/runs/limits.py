@@ -25,30 +25,39 @@ def round_to_metres(distance_km: float) -> float:
     return float(Decimal(repr(distance_km)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
+_STARTED = ("body", "started_at")
+
+
 def check_plausible(
     *, started_at: datetime, distance_km: float, duration_s: int, now: datetime
 ) -> None:
     """Raise Unprocessable (422) with a readable detail when a run cannot be real."""
     if started_at < EARLIEST_START:
-        raise Unprocessable(f"started_at {started_at.isoformat()} is before 2000-01-01T00:00:00Z")
+        raise Unprocessable(
+            f"started_at {started_at.isoformat()} is before 2000-01-01T00:00:00Z", loc=_STARTED
+        )
     if started_at > now + FUTURE_SKEW:
         raise Unprocessable(
             f"started_at {started_at.isoformat()} is in the future "
-            f"(server time {as_stored(now).isoformat()}; 5 minutes of clock skew allowed)"
+            f"(server time {as_stored(now).isoformat()}; 5 minutes of clock skew allowed)",
+            loc=_STARTED,
         )
     if not 0 < distance_km <= MAX_DISTANCE_KM:
         raise Unprocessable(
             f"distance_km must be more than 0 and at most {MAX_DISTANCE_KM} "
-            f"(got {distance_km} after rounding to whole metres)"
+            f"(got {distance_km} after rounding to whole metres)",
+            loc=("body", "distance_km"),
         )
     if not MIN_DURATION_S <= duration_s <= MAX_DURATION_S:
         raise Unprocessable(
-            f"duration_s must be between {MIN_DURATION_S} and {MAX_DURATION_S} (got {duration_s})"
+            f"duration_s must be between {MIN_DURATION_S} and {MAX_DURATION_S} (got {duration_s})",
+            loc=("body", "duration_s"),
         )
     # distance_km / (duration_s / 3600) > 25, without dividing
     if distance_km * 3600 > MAX_SPEED_KMH * duration_s:
         speed = distance_km * 3600 / duration_s
         raise Unprocessable(
             f"Average speed {speed:.1f} km/h is above the {MAX_SPEED_KMH} km/h limit for a run "
-            f"({distance_km} km in {duration_s} s)"
+            f"({distance_km} km in {duration_s} s)",
+            locs=[("body", "distance_km"), ("body", "duration_s")],
         )

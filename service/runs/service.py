@@ -95,7 +95,10 @@ async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
         and filters.started_to is not None
         and filters.started_from >= filters.started_to
     ):
-        raise Unprocessable("`from` must be before `to` (the range is [from, to))")
+        raise Unprocessable(
+            "`from` must be before `to` (the range is [from, to))",
+            locs=[("query", "from"), ("query", "to")],
+        )
     criteria: dict[str, Any] = {}
     for field in ("user_id", "team_id", "city_id"):
         value = getattr(filters, field)
@@ -125,7 +128,8 @@ async def _team_for(*, user: User, team_id: str | None) -> PydanticObjectId:
         if city is None or city.team_id is None:
             raise Unprocessable(
                 "team_id is required: you have no home city, so there is no city team to credit "
-                "(set one with PATCH /users/me, or pass a team you belong to)"
+                "(set one with PATCH /users/me, or pass a team you belong to)",
+                loc=("body", "team_id"),
             )
         return city.team_id
     # A malformed id names no team. Unknown teams are 404, not 403: teams are public (GET
@@ -159,7 +163,8 @@ async def _replayed(record: IdempotencyKey, fingerprint: str) -> Run | None:
     """The run a key already produced; None when its first request never stored the run."""
     if record.fingerprint != fingerprint:
         raise Unprocessable(
-            "This Idempotency-Key was already used for a different run; use a new key per run"
+            "This Idempotency-Key was already used for a different run; use a new key per run",
+            loc=("header", "idempotency-key"),
         )
     return await Run.get(record.run_id)
 
@@ -275,7 +280,8 @@ async def _store(run: Run, *, route: RouteIn | None, key_id: str | None) -> Run:
                 await IdempotencyKey.find({"_id": key_id, "run_id": run.id}).delete()
             detail = (exc.details or {}).get("errmsg", str(exc))
             raise Unprocessable(
-                f"The route cannot be stored as a 2dsphere LineString: {detail}"
+                f"The route cannot be stored as a 2dsphere LineString: {detail}",
+                loc=("body", "route"),
             ) from exc
     try:
         await run.insert()

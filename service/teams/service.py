@@ -74,7 +74,7 @@ def _require_custom(team: Team, action: str) -> None:
 async def _ensure_name_free(name: str, exclude: PydanticObjectId | None = None) -> None:
     if team_name_key(name).startswith("city:"):
         # "city:<slug>" keys belong to city teams: such a custom team would become a city's team
-        raise Unprocessable("Team names cannot start with 'city:'")
+        raise Unprocessable("Team names cannot start with 'city:'", loc=("body", "name"))
     other = await Team.find_one(Team.name_key == team_name_key(name))
     if other is not None and other.id != exclude:
         raise Conflict(f"A team named {name!r} already exists")
@@ -101,7 +101,7 @@ async def create(*, data: TeamCreate, actor: User, settings: Settings) -> Team:
     if data.city_id is not None:
         city = await City.get(PydanticObjectId(data.city_id))
         if city is None:
-            raise Unprocessable(f"Unknown city_id {data.city_id}")
+            raise Unprocessable(f"Unknown city_id {data.city_id}", loc=("body", "city_id"))
         city_id = city.id
     await _ensure_name_free(data.name)
     await _check_may_own_another(actor, settings, who="You already own")
