@@ -71,18 +71,17 @@ def ensure_mongosh() -> str | None:
     package = MONGOSH_DIR / "node_modules" / "mongosh" / "package.json"
     installed = package.exists() and f'"version": "{MONGOSH_VERSION}"' in package.read_text()
     reason = None
-    if not installed:
-        npm = shutil.which("npm")
-        if not shutil.which("node") or not npm:
-            reason = "Node.js not found"
-        else:
-            print(f"Installing mongosh {MONGOSH_VERSION} into .tools/mongosh (npm) ...", flush=True)
-            command = [npm, "install", "--prefix", str(MONGOSH_DIR), "--no-audit", "--no-fund"]
-            done = subprocess.run(
-                [*command, "--loglevel=error", f"mongosh@{MONGOSH_VERSION}"], cwd=ROOT
-            )
-            if done.returncode or not binary.exists():
-                reason = f"npm install mongosh@{MONGOSH_VERSION} failed"
+    npm = shutil.which("npm")
+    if not shutil.which("node") or not npm:
+        reason = "Node.js not found"  # mongosh is a Node.js program, even when installed
+    elif not installed:
+        print(f"Installing mongosh {MONGOSH_VERSION} into .tools/mongosh (npm) ...", flush=True)
+        command = [npm, "install", "--prefix", str(MONGOSH_DIR), "--no-audit", "--no-fund"]
+        done = subprocess.run(
+            [*command, "--loglevel=error", f"mongosh@{MONGOSH_VERSION}"], cwd=ROOT
+        )
+        if done.returncode or not binary.exists():
+            reason = f"npm install mongosh@{MONGOSH_VERSION} failed"
     if reason:
         print(f"mongosh step skipped: {reason}", flush=True)
         os.environ["MONGOSH_SKIPPED"] = reason

@@ -133,9 +133,12 @@ Mongosh = Callable[..., Awaitable[Shell]]
 
 
 def _mongosh_binary() -> str:
-    binary = os.environ.get("MONGOSH") or (str(LOCAL_MONGOSH) if LOCAL_MONGOSH.exists() else "")
+    """MONGOSH (set by scripts/dev.py test), else the one it installed, unless it said why not."""
+    skipped = os.environ.get("MONGOSH_SKIPPED")
+    local = str(LOCAL_MONGOSH) if LOCAL_MONGOSH.exists() and not skipped else ""
+    binary = os.environ.get("MONGOSH") or local
     if not binary:
-        why = os.environ.get("MONGOSH_SKIPPED") or "MONGOSH is not set"
+        why = skipped or "MONGOSH is not set"
         pytest.skip(f"mongosh step skipped: {why} (python3 scripts/dev.py test installs it)")
     return binary
 
