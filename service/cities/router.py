@@ -44,7 +44,7 @@ async def list_cities(
 )
 async def lookup_cities(
     q: Annotated[
-        str,
+        SearchText,
         Query(
             min_length=1,
             max_length=80,
