@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pymongo import ASCENDING, DESCENDING, GEOSPHERE, MongoClient
+from pymongo import ASCENDING, DESCENDING, GEOSPHERE, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
@@ -96,3 +96,40 @@ def test_an_update_racing_a_delete_is_atomic(database: Database[dict[str, Any]])
     returns the updated document) or after it (and matches nothing), never both half-way."""
     for _ in range(300):  # the server loses the race about once in ten tries
         assert _update_racing_delete(database["runs"]) in {(0, 0), (1, 1)}
+
+
+def _concurrent_upserts(teams: Collection[dict[str, Any]], key: str) -> list[Any]:
+    """Eight find_one_and_update upserts of one new key at once: what each returned."""
+    start = threading.Barrier(8)
+    returned: list[Any] = []
+
+    def upsert() -> None:
+        start.wait()
+        returned.append(
+            teams.find_one_and_update(
+                {"name_key": key},
+                {"$setOnInsert": {"name": key}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        )
+
+    threads = [threading.Thread(target=upsert) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return returned
+
+
+def test_concurrent_upserts_of_one_key_all_return_the_document(
+    database: Database[dict[str, Any]],
+) -> None:
+    """findAndModify with upsert and new: every caller gets the one document: the losers of
+    the insert race are retried as updates (equality on the unique index)."""
+    teams = database["teams"]
+    teams.create_index("name_key", unique=True, name="name_key_unique")
+    for n in range(100):  # the server loses the race in about one call in six
+        returned = _concurrent_upserts(teams, f"city:{n}")
+        assert None not in returned
+        assert len({doc["_id"] for doc in returned}) == 1

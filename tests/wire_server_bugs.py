@@ -93,6 +93,21 @@ KNOWN_BUGS: tuple[KnownBug, ...] = (
         ),
         race=True,
     ),
+    KnownBug(
+        id="find-and-modify-upsert-returns-null",
+        summary=(
+            "Concurrent find_one_and_update upserts of one new key (equality on a unique index, "
+            "returnDocument AFTER) sometimes answer null instead of the document one of them "
+            "inserted; MongoDB returns the document to every caller (it retries the losing "
+            "upserts as updates). The first uses of a city at once then fail on its city team"
+        ),
+        manual="https://www.mongodb.com/docs/manual/reference/command/findAndModify/",
+        reproduction="test_concurrent_upserts_of_one_key_all_return_the_document",
+        tests=(
+            "tests/test_gazetteer.py::test_concurrent_first_uses_of_a_gazetteer_city_make_one_city",
+        ),
+        race=True,
+    ),
 )
 
 SERVER = "secantusdb"
