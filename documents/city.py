@@ -25,6 +25,8 @@ class City(Document):
         name = "cities"
         indexes = [  # noqa: RUF012
             IndexModel([("slug", ASCENDING)], name="slug_unique", unique=True),
+            # the city list's sort (fetch_page breaks ties on _id)
+            IndexModel([("slug", ASCENDING), ("_id", ASCENDING)], name="slug_id"),
             # one city per gazetteer entry; custom cities (null) are not indexed
             IndexModel(
                 [("geonameid", ASCENDING)],

@@ -37,9 +37,18 @@ class Competition(Document):
             IndexModel([("starts_on", ASCENDING), ("_id", ASCENDING)], name="starts_on_id"),
             # `from`/`to` overlap: ends_on >= from and starts_on <= to
             IndexModel([("ends_on", ASCENDING), ("starts_on", ASCENDING)], name="ends_starts"),
-            IndexModel([("country", ASCENDING), ("starts_on", ASCENDING)], name="country_starts"),
-            IndexModel([("city_key", ASCENDING), ("starts_on", ASCENDING)], name="city_starts"),
-            IndexModel([("sport", ASCENDING), ("starts_on", ASCENDING)], name="sport_starts"),
+            IndexModel(
+                [("country", ASCENDING), ("starts_on", ASCENDING), ("_id", ASCENDING)],
+                name="country_starts",
+            ),
+            IndexModel(
+                [("city_key", ASCENDING), ("starts_on", ASCENDING), ("_id", ASCENDING)],
+                name="city_starts",
+            ),
+            IndexModel(
+                [("sport", ASCENDING), ("starts_on", ASCENDING), ("_id", ASCENDING)],
+                name="sport_starts",
+            ),
             IndexModel([("location", GEOSPHERE)], name="location_2dsphere", sparse=True),
         ]
 
@@ -57,7 +66,8 @@ class Event(Document):
         use_revision = False
         indexes = [  # noqa: RUF012
             IndexModel(
-                [("competition_id", ASCENDING), ("starts_at", ASCENDING)], name="competition_starts"
+                [("competition_id", ASCENDING), ("starts_at", ASCENDING), ("_id", ASCENDING)],
+                name="competition_starts",
             ),
         ]
 
@@ -81,12 +91,14 @@ class Athlete(Document):
         name = "athletes"
         use_revision = False
         indexes = [  # noqa: RUF012
-            IndexModel([("name_key", ASCENDING)], name="name_key"),
+            IndexModel([("name_key", ASCENDING), ("_id", ASCENDING)], name="name_key"),
             IndexModel(
-                [("disciplines", ASCENDING), ("name_key", ASCENDING)], name="disciplines_name"
+                [("disciplines", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)],
+                name="disciplines_name",
             ),
             IndexModel(
-                [("nationality", ASCENDING), ("name_key", ASCENDING)], name="nationality_name"
+                [("nationality", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)],
+                name="nationality_name",
             ),
         ]
 
@@ -110,8 +122,10 @@ class CalendarEntry(Document):
                 name="athlete_event_unique",
                 unique=True,
             ),
+            # the calendar list (then _id) and the feed's entries from today on
             IndexModel(
-                [("athlete_id", ASCENDING), ("event_starts_at", ASCENDING)], name="athlete_starts"
+                [("athlete_id", ASCENDING), ("event_starts_at", ASCENDING), ("_id", ASCENDING)],
+                name="athlete_starts",
             ),
             IndexModel([("event_id", ASCENDING)], name="event"),
             IndexModel([("competition_id", ASCENDING)], name="competition"),
@@ -135,9 +149,11 @@ class Follow(Document):
                 unique=True,
             ),
             IndexModel(
-                [("follower_id", ASCENDING), ("created_at", DESCENDING)], name="follower_recent"
+                [("follower_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                name="follower_recent",
             ),
             IndexModel(
-                [("athlete_id", ASCENDING), ("created_at", DESCENDING)], name="athlete_recent"
+                [("athlete_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                name="athlete_recent",
             ),
         ]

@@ -3,7 +3,7 @@ from typing import Literal
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from documents.clock import utcnow
 
@@ -32,6 +32,15 @@ class Team(Document):
             IndexModel([("name_key", ASCENDING)], name="name_key_unique", unique=True),
             IndexModel([("kind", ASCENDING), ("city_id", ASCENDING)], name="kind_city"),
             IndexModel([("city_id", ASCENDING)], name="city"),
+            # the list of teams: by name, alone or after a kind or city filter
+            IndexModel([("name", ASCENDING), ("_id", ASCENDING)], name="name_id"),
+            IndexModel(
+                [("kind", ASCENDING), ("name", ASCENDING), ("_id", ASCENDING)], name="kind_name_id"
+            ),
+            IndexModel(
+                [("city_id", ASCENDING), ("name", ASCENDING), ("_id", ASCENDING)],
+                name="city_name_id",
+            ),
             # the teams a user owns: the MAX_TEAMS_OWNED cap
             IndexModel([("owner_id", ASCENDING)], name="owner"),
         ]
@@ -53,8 +62,15 @@ class Membership(Document):
                 name="team_user_unique",
                 unique=True,
             ),
-            IndexModel([("user_id", ASCENDING), ("joined_at", ASCENDING)], name="user_joined"),
-            IndexModel([("team_id", ASCENDING), ("joined_at", ASCENDING)], name="team_joined"),
+            # lists of members and of a user's teams: by joining time, then _id
+            IndexModel(
+                [("user_id", ASCENDING), ("joined_at", ASCENDING), ("_id", ASCENDING)],
+                name="user_joined",
+            ),
+            IndexModel(
+                [("team_id", ASCENDING), ("joined_at", ASCENDING), ("_id", ASCENDING)],
+                name="team_joined",
+            ),
         ]
 
 
@@ -72,6 +88,16 @@ class Invitation(Document):
             IndexModel(
                 [("user_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
                 name="invitee_status",
+            ),
+            # the invitee's list: pending ones, newest first (ESR: expires_at is the range)
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("status", ASCENDING),
+                    ("created_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="invitee_recent",
             ),
             IndexModel([("team_id", ASCENDING), ("user_id", ASCENDING)], name="team_invitee"),
             # account deletion removes the invitations a user sent

@@ -31,6 +31,8 @@ class User(Document):
         indexes = [  # noqa: RUF012
             IndexModel([("name_key", ASCENDING)], name="name_key_unique", unique=True),
             IndexModel([("email", ASCENDING)], name="email_unique", unique=True),
+            # the user list's sort (fetch_page breaks ties on _id)
+            IndexModel([("name_key", ASCENDING), ("_id", ASCENDING)], name="name_key_id"),
             IndexModel([("city_id", ASCENDING)], name="city"),
             # only admins: "is another admin left?" reads a tiny index
             IndexModel(

@@ -311,4 +311,4 @@ async def test_embedded_mode_says_so_once_at_startup(caplog: pytest.LogCaptureFi
 
 async def test_tests_start_without_demo_data(client: httpx.AsyncClient) -> None:
     r = await client.get("/users")
-    assert r.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert r.json() == {"items": [], "total": 0, "limit": 20, "offset": 0, "next": None}

@@ -85,7 +85,7 @@ async def test_search_ignores_accents_and_case(api: Api, client: httpx.AsyncClie
     r = await client.get("/cities", params={"search": "SÃO"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"items", "total", "limit", "offset"}
+    assert set(body) == {"items", "total", "limit", "offset", "next"}
     assert body["total"] == 1
     assert [(c["name"], c["members"]) for c in body["items"]] == [("São Paulo", 2)]
     assert [c["name"] for c in (await client.get("/cities?search=sao")).json()["items"]] == [

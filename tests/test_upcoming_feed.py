@@ -104,14 +104,26 @@ async def test_feed_groups_followed_athletes_by_competition(
         f"/competitions/{meet['id']}", json={"status": "cancelled"}, headers=admin.headers
     )
     assert r.status_code == 200
-    assert await feed(client, fan) == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert await feed(client, fan) == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+        "next": None,
+    }
 
 
 async def test_feed_is_empty_without_follows_and_needs_a_token(
     client: httpx.AsyncClient, api: Api
 ) -> None:
     fan = await api.user()
-    assert await feed(client, fan) == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert await feed(client, fan) == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+        "next": None,
+    }
     assert_problem(await client.get(FEED), 401)
     assert_problem(await client.get(FEED, headers=fan.headers, params={"limit": 101}), 422)
     assert_problem(await client.get(FEED, headers=fan.headers, params={"limit": 0}), 422)

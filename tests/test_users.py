@@ -371,7 +371,7 @@ async def test_list_pages_through_everyone_by_name(api: Api, client: httpx.Async
     assert [u["name"] for u in rest["items"]] == ["Runner E"]
     assert (rest["limit"], rest["offset"]) == (2, 4)
     beyond = (await client.get("/users", params={"offset": 10})).json()
-    assert beyond == {"items": [], "total": 5, "limit": 20, "offset": 10}
+    assert beyond == {"items": [], "total": 5, "limit": 20, "offset": 10, "next": None}
 
 
 async def test_list_defaults_to_20(api: Api, client: httpx.AsyncClient) -> None:

@@ -68,9 +68,8 @@ async def read_me(user: User) -> UserMe:
     return UserMe.model_validate((await _to_public([user]))[0])
 
 
-async def public_page(users: list[User], total: int, page: PageParams) -> Page[UserPublic]:
-    items = [UserPublic.model_validate(u) for u in await _to_public(users)]
-    return Page[UserPublic](items=items, total=total, limit=page.limit, offset=page.offset)
+async def public_reads(users: list[User]) -> list[UserPublic]:
+    return [UserPublic.model_validate(u) for u in await _to_public(users)]
 
 
 async def _ensure_unique(*, name: str | None, email: str | None, exclude: PydanticObjectId | None):
@@ -404,8 +403,8 @@ async def search(*, query: str | None, page: PageParams) -> Page[UserPublic]:
     criteria: dict = {}
     if query and query.strip():
         criteria["name_key"] = {"$regex": re.escape(name_key(query))}
-    users, total = await fetch_page(User, criteria, [("name_key", 1)], page)
-    return await public_page(users, total, page)
+    found = await fetch_page(User, criteria, [("name_key", 1)], page)
+    return found.page(await public_reads(found.rows))
 
 
 async def ensure_admin(settings: Settings) -> None:

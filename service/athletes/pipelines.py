@@ -27,7 +27,12 @@ def _lookup(source: str, local: str, foreign: str, as_: str) -> dict[str, Any]:
 
 
 def following_upcoming(
-    follower_id: ObjectId, *, today: datetime, skip: int, limit: int
+    follower_id: ObjectId,
+    *,
+    today: datetime,
+    skip: int,
+    limit: int,
+    after: tuple[datetime, ObjectId] | None = None,
 ) -> list[dict[str, Any]]:
     """Upcoming competitions where athletes `follower_id` follows have an active entry.
 
@@ -38,8 +43,10 @@ def following_upcoming(
     empty when nothing matches); each item is
     `{"_id": competition id, "competition": {...the stored competition...},
       "events": [{"id", "name", "discipline", "starts_at", "athletes": [{"id", "name"}]}]}`,
-    items by `competition.starts_on` then id. The arrays inside an item are in no set order:
-    sorting them needs `$sortArray`, which mongomock lacks, so the caller sorts them.
+    items by `competition.starts_on` then id; `after` (a start day and a competition id) keeps
+    the items past that one in this order (keyset pagination), `total` still counts all. The
+    arrays inside an item are in no set order: sorting them needs `$sortArray`, which mongomock
+    lacks, so the caller sorts them.
     """
     return [
         {"$match": {"follower_id": follower_id}},
@@ -87,11 +94,24 @@ def following_upcoming(
         {"$sort": {"competition.starts_on": 1, "_id": 1}},
         {
             "$facet": {
-                "items": [{"$skip": skip}, {"$limit": limit}],
+                "items": [
+                    *([{"$match": _after_competition(*after)}] if after else []),
+                    {"$skip": skip},
+                    {"$limit": limit},
+                ],
                 "total": [{"$count": "n"}],
             }
         },
     ]
+
+
+def _after_competition(starts_on: datetime, competition_id: ObjectId) -> dict[str, Any]:
+    return {
+        "$or": [
+            {"competition.starts_on": {"$gt": starts_on}},
+            {"competition.starts_on": starts_on, "_id": {"$gt": competition_id}},
+        ]
+    }
 
 
 def athlete_upcoming_entries(

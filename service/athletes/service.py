@@ -40,7 +40,7 @@ from service.athletes.schemas import (
 )
 from service.competitions import service as competitions
 from service.errors import Conflict, NotFound, Unprocessable
-from service.pagination import Page, PageParams, fetch_page
+from service.pagination import Page, PageParams, decode_cursor, encode_cursor, fetch_page
 from service.updates import update_or_404
 
 ASC, DESC = SortDirection.ASCENDING, SortDirection.DESCENDING
@@ -139,10 +139,8 @@ async def search(*, filters: AthleteFilters, page: PageParams) -> Page[AthleteSu
         criteria["disciplines"] = filters.discipline
     if filters.nationality:
         criteria["nationality"] = filters.nationality
-    found, total = await fetch_page(Athlete, criteria, [("name_key", ASC)], page)
-    return Page[AthleteSummary](
-        items=[to_summary(a) for a in found], total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Athlete, criteria, [("name_key", ASC)], page)
+    return found.page([to_summary(a) for a in found.rows])
 
 
 # --- calendar ----------------------------------------------------------------------------
@@ -239,10 +237,8 @@ async def calendar(
         criteria["event_starts_at"] = starts
     if not filters.include_withdrawn:
         criteria["status"] = {"$in": pipelines.ACTIVE_STATUSES}
-    found, total = await fetch_page(CalendarEntry, criteria, [("event_starts_at", ASC)], page)
-    return Page[CalendarEntryRead](
-        items=await _entry_reads(found), total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(CalendarEntry, criteria, [("event_starts_at", ASC)], page)
+    return found.page(await _entry_reads(found.rows))
 
 
 # --- follows -----------------------------------------------------------------------------
@@ -278,7 +274,8 @@ async def unfollow(*, user: User, athlete_id: PydanticObjectId) -> None:
 async def following(*, user: User, page: PageParams) -> Page[FollowedAthlete]:
     """The athletes the user follows, most recently followed first."""
     criteria = {"follower_id": user.id}
-    follows, total = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
+    fetched = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
+    follows = fetched.rows
     found = await Athlete.find({"_id": {"$in": [f.athlete_id for f in follows]}}).to_list()
     by_id = {a.id: a for a in found}
     items = [
@@ -286,36 +283,51 @@ async def following(*, user: User, page: PageParams) -> Page[FollowedAthlete]:
         for f in follows
         if f.athlete_id in by_id
     ]
-    return Page[FollowedAthlete](items=items, total=total, limit=page.limit, offset=page.offset)
+    return fetched.page(items)
 
 
 async def followers(*, athlete: Athlete, page: PageParams) -> Page[UserPublic]:
     """Public profiles of the athlete's followers, most recent first."""
     criteria = {"athlete_id": athlete.id}
-    follows, total = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
+    fetched = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
+    follows = fetched.rows
     found = await User.find({"_id": {"$in": [f.follower_id for f in follows]}}).to_list()
     by_id = {u.id: u for u in found}
     users = [by_id[f.follower_id] for f in follows if f.follower_id in by_id]
-    return await accounts.public_page(users, total, page)
+    return fetched.page(await accounts.public_reads(users))
 
 
 async def upcoming(*, user: User, page: PageParams) -> Page[UpcomingCompetition]:
     """Upcoming competitions where athletes the user follows compete, by start date."""
     today = competitions.midnight(competitions.today_utc())
+    keys = ["starts_on", "_id"]
+    after = None
+    if page.after is not None:
+        starts_on, competition_id = decode_cursor(page.after, keys)
+        if not isinstance(starts_on, datetime):
+            raise Unprocessable("`after` is not a cursor of this list", loc=("query", "after"))
+        after = (starts_on, competition_id)
     pipeline = pipelines.following_upcoming(
         user.id,  # type: ignore[arg-type]
         today=today,
         skip=page.offset,
-        limit=page.limit,
+        limit=page.limit + 1,  # one more tells whether there is a next page
+        after=after,
     )
     result = await Follow.get_motor_collection().aggregate(pipeline).to_list(None)
     facet = result[0] if result else {"items": [], "total": []}
     total = facet["total"][0]["n"] if facet["total"] else 0
+    docs = facet["items"][: page.limit]
+    next_cursor = None
+    if len(facet["items"]) > page.limit:
+        last = docs[-1]
+        next_cursor = encode_cursor(keys, [last["competition"]["starts_on"], last["_id"]])
     return Page[UpcomingCompetition](
-        items=[_upcoming_item(doc) for doc in facet["items"]],
+        items=[_upcoming_item(doc) for doc in docs],
         total=total,
         limit=page.limit,
         offset=page.offset,
+        next=next_cursor,
     )
 
 

@@ -322,10 +322,8 @@ async def search(*, query: str | None, page: PageParams) -> Page[CityRead]:
     if query and slugify(query):
         # slugs fold accents and case, so "sao" finds São Paulo
         criteria["slug"] = {"$regex": re.escape(slugify(query))}
-    cities, total = await fetch_page(City, criteria, [("slug", 1)], page)
-    return Page[CityRead](
-        items=await to_reads(cities), total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(City, criteria, [("slug", 1)], page)
+    return found.page(await to_reads(found.rows))
 
 
 async def _find_by_id_or_slug(key: str) -> City | None:

@@ -146,10 +146,8 @@ async def search(*, filters: CompetitionFilters, page: PageParams) -> Page[Compe
         criteria["status"] = filters.status
     if filters.search and filters.search.strip():
         criteria["name_key"] = {"$regex": re.escape(key(filters.search))}
-    found, total = await fetch_page(Competition, criteria, [("starts_on", ASC)], page)
-    return Page[CompetitionRead](
-        items=[to_read(c) for c in found], total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Competition, criteria, [("starts_on", ASC)], page)
+    return found.page([to_read(c) for c in found.rows])
 
 
 async def batch_get(*, ids: list[str]) -> CompetitionBatch:
@@ -258,10 +256,8 @@ def _check_within(competition: Competition, starts_at: datetime) -> None:
 async def list_events(*, competition: Competition, page: PageParams) -> Page[EventRead]:
     """A competition's events by start time."""
     criteria = {"competition_id": competition.id}
-    found, total = await fetch_page(Event, criteria, [("starts_at", ASC)], page)
-    return Page[EventRead](
-        items=[event_to_read(e) for e in found], total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Event, criteria, [("starts_at", ASC)], page)
+    return found.page([event_to_read(e) for e in found.rows])
 
 
 async def create_event(*, competition: Competition, data: EventCreate) -> EventRead:

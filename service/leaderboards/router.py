@@ -7,7 +7,7 @@ from service.errors import problem_responses
 from service.leaderboards import service as leaderboards
 from service.leaderboards.dependencies import PeriodDep
 from service.leaderboards.schemas import CityOrder, CityRow, Leaderboard, TeamRow, UserRow
-from service.pagination import PageDep
+from service.pagination import OffsetPageDep
 from service.teams.dependencies import TeamDep
 
 router = APIRouter(tags=["leaderboards"])
@@ -25,7 +25,7 @@ CityFilter = Annotated[
 )
 async def team_leaderboard(
     period: PeriodDep,
-    page: PageDep,
+    page: OffsetPageDep,
     city_id: CityFilter = None,
     kind: Annotated[Literal["city", "custom"] | None, Query(description="Team kind")] = None,
 ) -> Leaderboard[TeamRow]:
@@ -41,7 +41,7 @@ async def team_leaderboard(
 )
 async def city_leaderboard(
     period: PeriodDep,
-    page: PageDep,
+    page: OffsetPageDep,
     order: Annotated[
         CityOrder,
         Query(
@@ -61,7 +61,7 @@ async def city_leaderboard(
     responses=problem_responses(422),
 )
 async def user_leaderboard(
-    period: PeriodDep, page: PageDep, city_id: CityFilter = None
+    period: PeriodDep, page: OffsetPageDep, city_id: CityFilter = None
 ) -> Leaderboard[UserRow]:
     """Runners ranked by score; `city_id` counts only runs credited to that city."""
     return await leaderboards.users(period=period, page=page, city_id=city_id)
@@ -74,7 +74,7 @@ async def user_leaderboard(
     responses=problem_responses(404, 422),
 )
 async def team_member_leaderboard(
-    team: TeamDep, period: PeriodDep, page: PageDep
+    team: TeamDep, period: PeriodDep, page: OffsetPageDep
 ) -> Leaderboard[UserRow]:
     """Runners ranked by the score of their runs credited to this team in the period."""
     return await leaderboards.team_members(team=team, period=period, page=page)

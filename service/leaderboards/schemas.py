@@ -6,7 +6,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from service.leaderboards.periods import PeriodKind
-from service.pagination import Page
+from service.pagination import OffsetPage
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ class PeriodRead(BaseModel):
     to: datetime | None
 
 
-class Leaderboard(Page[T], Generic[T]):
+class Leaderboard(OffsetPage[T], Generic[T]):
     """A page of ranked rows; `total` counts every ranked entity of the period."""
 
     period: PeriodRead

@@ -111,10 +111,8 @@ async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
         started["$lt"] = filters.started_to
     if started:
         criteria["started_at"] = started
-    runs, total = await fetch_page(Run, criteria, [("started_at", -1)], page)
-    return Page[RunRead](
-        items=[to_read(r) for r in runs], total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Run, criteria, [("started_at", -1)], page)
+    return found.page([to_read(r) for r in found.rows])
 
 
 # --- recording --------------------------------------------------------------------------------

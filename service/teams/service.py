@@ -145,10 +145,8 @@ async def search(
         criteria["kind"] = kind
     if query and query.strip():
         criteria["name"] = {"$regex": re.escape(" ".join(query.split())), "$options": "i"}
-    teams, total = await fetch_page(Team, criteria, [("name", 1)], page)
-    return Page[TeamRead](
-        items=[to_read(t) for t in teams], total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Team, criteria, [("name", 1)], page)
+    return found.page([to_read(t) for t in found.rows])
 
 
 async def update(*, team: Team, changes: TeamUpdate, actor: User, settings: Settings) -> Team:
@@ -303,14 +301,13 @@ async def _member_reads(memberships: list[Membership]) -> list[MemberRead]:
 
 async def members(*, team: Team, page: PageParams) -> Page[MemberRead]:
     # joined_at is stored to the millisecond: _id breaks ties in insertion order
-    rows, total = await fetch_page(Membership, {"team_id": team.id}, [("joined_at", 1)], page)
-    return Page[MemberRead](
-        items=await _member_reads(rows), total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Membership, {"team_id": team.id}, [("joined_at", 1)], page)
+    return found.page(await _member_reads(found.rows))
 
 
 async def teams_of(*, user: User, page: PageParams) -> Page[UserTeamRead]:
-    rows, total = await fetch_page(Membership, {"user_id": user.id}, [("joined_at", 1)], page)
+    found = await fetch_page(Membership, {"user_id": user.id}, [("joined_at", 1)], page)
+    rows = found.rows
     team_ids = [m.team_id for m in rows]
     teams = {t.id: t for t in await Team.find({"_id": {"$in": team_ids}}).to_list()}
     items = [
@@ -318,7 +315,7 @@ async def teams_of(*, user: User, page: PageParams) -> Page[UserTeamRead]:
         for m in rows
         if m.team_id in teams
     ]
-    return Page[UserTeamRead](items=items, total=total, limit=page.limit, offset=page.offset)
+    return found.page(items)
 
 
 # --- invitations ------------------------------------------------------------------------
@@ -407,10 +404,8 @@ async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead
         "status": "pending",
         "expires_at": {"$gt": utcnow()},
     }
-    rows, total = await fetch_page(Invitation, criteria, [("created_at", -1)], page)
-    return Page[InvitationRead](
-        items=await invitation_reads(rows), total=total, limit=page.limit, offset=page.offset
-    )
+    found = await fetch_page(Invitation, criteria, [("created_at", -1)], page)
+    return found.page(await invitation_reads(found.rows))
 
 
 async def invitation_for(*, invitation_id: PydanticObjectId, user: User) -> Invitation:
