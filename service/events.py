@@ -33,6 +33,9 @@ class Hook:
 run_recorded = Hook("run.recorded")
 run_changed = Hook("run.changed")
 run_deleted = Hook("run.deleted")
+# runs_deleted(user=User, runs=list[Run]): a batch of a user's runs deleted together (account
+# deletion); each run is also announced with run_deleted
+runs_deleted = Hook("runs.deleted")
 # user_updated(before=User, after=User); user_deleted(user=User)
 user_updated = Hook("user.updated")
 user_deleted = Hook("user.deleted")

@@ -127,3 +127,49 @@ async def apply(run: Run, sign: int) -> None:
         [DeleteOne({"_id": _id, "runs": 0, "score": 0, "distance_m": 0}) for _id in ids],
         ordered=False,
     )
+
+
+def withdrawals(runs: list[Run]) -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
+    """What taking `runs` out removes from each bucket: {bucket id: (key, negative $inc)}.
+
+    The sum, bucket by bucket, of what `apply(run, -1)` moves for each run: a batch of a
+    runner's runs touches few buckets (one per day and month, times four entities), so one
+    `$inc` per bucket replaces eight per run.
+    """
+    moves: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
+    for run in runs:
+        for key in bucket_keys(run):
+            _id = bucket_id(**key)
+            _, inc = moves.setdefault(_id, (key, {"score": 0, "distance_m": 0, "runs": 0}))
+            inc["score"] -= run.score
+            inc["distance_m"] -= distance_m(run.distance_km)
+            inc["runs"] -= 1
+    return moves
+
+
+async def withdraw_many(runs: list[Run]) -> None:
+    """Take already deleted `runs` out of every total: one unordered bulk `$inc` (one op per
+    bucket touched), then one bulk delete of the buckets left exactly empty."""
+    moves = withdrawals(runs)
+    if not moves:
+        return
+    collection = ScoreBucket.get_motor_collection()
+    # upserts too: a concurrent edit's removal may have emptied and deleted a bucket for a moment
+    # (see `apply`); the bucket then comes back through the edit's own addition
+    ops = [
+        UpdateOne({"_id": _id}, {"$inc": inc, "$setOnInsert": key}, upsert=True)
+        for _id, (key, inc) in moves.items()
+    ]
+    for attempt in range(3):
+        try:
+            await collection.bulk_write(ops, ordered=True)
+            break
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if attempt == 2 or not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            ops = ops[errors[0]["index"] :]
+    await collection.bulk_write(
+        [DeleteOne({"_id": _id, "runs": 0, "score": 0, "distance_m": 0}) for _id in moves],
+        ordered=False,
+    )

@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError, WriteError
 
 from documents import City, IdempotencyKey, Run, RunRoute, Team, User
@@ -32,7 +33,13 @@ from service.teams import membership
 
 log = logging.getLogger("service.runs")
 
-USER_DELETION_BATCH = 500
+USER_DELETION_BATCH = 1000
+# set on a user's runs by the account deletion that is taking them out: edits and single
+# deletes leave such runs alone, so the totals withdrawn are exactly what was deleted. The
+# claim is an ObjectId stamped with the clock: one older than this was left by a deletion that
+# stopped half-way (a crashed process), and a later deletion takes it over
+DELETION_CLAIM = "deletion_claim"
+STALE_CLAIM = timedelta(minutes=10)
 # MongoDB's "Can't extract geo keys": a geometry the 2dsphere index refuses
 CANNOT_INDEX_GEOMETRY = 16755
 _EDIT_ATTEMPTS = 5
@@ -350,7 +357,8 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
                 if conflicting is not None:
                     raise overlap.overlap_conflict(conflicting)
             result = await Run.get_motor_collection().update_one(
-                {"_id": run.id, "revision": stored_revision}, {"$set": diff}
+                {"_id": run.id, "revision": stored_revision, DELETION_CLAIM: {"$exists": False}},
+                {"$set": diff},
             )
         if result.matched_count:
             after = run.model_copy(update=diff)
@@ -369,7 +377,10 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
 
 async def _take_out(run_id: PydanticObjectId) -> Run | None:
     """Delete one run atomically and withdraw exactly the state that was deleted."""
-    raw = await Run.get_motor_collection().find_one_and_delete({"_id": run_id})
+    # a run claimed by an account deletion (`delete_all_of`) is already going: not found
+    raw = await Run.get_motor_collection().find_one_and_delete(
+        {"_id": run_id, DELETION_CLAIM: {"$exists": False}}
+    )
     if raw is None:
         return None
     removed = Run.model_validate(raw)
@@ -392,28 +403,57 @@ async def delete(*, run: Run, actor: User) -> None:
 
 
 async def delete_all_of(*, user: User) -> int:
-    """Delete every run of a user in batches, withdrawing each from the buckets; returns count.
+    """Delete every run of a user in bulk, withdrawing them from the totals; returns count.
 
-    Each run is announced with run_deleted like any other deletion, so features that keep
-    their own totals (challenges, goals) withdraw it too.
+    Batch by batch, a fixed number of round trips whatever the batch size: the batch's runs
+    are claimed (so a concurrent edit or delete of one of them stands back), read, deleted
+    with one `delete_many`, and withdrawn from the buckets with one bulk `$inc` per bucket
+    touched (`buckets.withdraw_many`). The batch is announced once with `runs_deleted`, and
+    each run with `run_deleted` like any other deletion, so features that keep their own
+    totals (challenges, goals) withdraw them too.
     """
     deleted = 0
     collection = Run.get_motor_collection()
+    now = utcnow()
+    # unique, and stamped with the service's clock (not the process's) for the staleness test
+    claim = ObjectId(ObjectId.from_datetime(now).binary[:4] + ObjectId().binary[4:])
+    free = {
+        "user_id": user.id,
+        "$or": [
+            {DELETION_CLAIM: {"$exists": False}},
+            {DELETION_CLAIM: {"$lt": ObjectId.from_datetime(now - STALE_CLAIM)}},
+        ],
+    }
     while True:
+        # runs claimed by a concurrent deletion of the same account are left to it
         batch = [
             doc["_id"]
-            async for doc in collection.find({"user_id": user.id}, {"_id": 1})
-            .sort("_id", 1)
+            # the order of the user_started index: no in-memory sort of a runner's history
+            async for doc in collection.find(free, {"_id": 1})
+            .sort([("started_at", -1), ("_id", -1)])
             .limit(USER_DELETION_BATCH)
         ]
         if not batch:
             break
-        for run_id in batch:
-            removed = await _take_out(run_id)
-            if removed is not None:
-                deleted += 1
-                await events.run_deleted.emit(run=removed)
+        await collection.update_many(
+            {**free, "_id": {"$in": batch}}, {"$set": {DELETION_CLAIM: claim}}
+        )
+        mine = {"_id": {"$in": batch}, DELETION_CLAIM: claim}
+        removed = [Run.model_validate(raw) async for raw in collection.find(mine)]
+        result = await collection.delete_many(mine)
+        if result.deleted_count != len(removed):  # only if a claim went stale meanwhile
+            log.warning(
+                "Deleting runs of user %s: read %d claimed runs, deleted %d",
+                user.id,
+                len(removed),
+                result.deleted_count,
+            )
+        await buckets.withdraw_many(removed)
         await RunRoute.get_motor_collection().delete_many({"_id": {"$in": batch}})
+        deleted += len(removed)
+        await events.runs_deleted.emit(user=user, runs=removed)
+        for run in removed:
+            await events.run_deleted.emit(run=run)
     # routes or keys of half-recorded runs
     await RunRoute.find(RunRoute.user_id == user.id).delete()
     await IdempotencyKey.find(IdempotencyKey.user_id == user.id).delete()
