@@ -35,8 +35,11 @@ from service.runs.limits import MAX_DURATION_S
 # longer than any check-and-write takes (a 20,000-point route included), short enough that a
 # crashed holder blocks its runner only briefly
 LEASE_SECONDS = 30
-# how long a request waits for a busy lease before answering 409 (retry)
-WAIT_SECONDS = 5.0
+# how long a request waits for a busy lease before answering 409 (retry). A holder keeps it
+# for one indexed find and one insert, but a burst of one runner's writes queues behind it, and
+# a loaded server makes each turn slower: 5 s ran out for 10 parallel posts on a busy 2-core
+# machine. Waiting costs a sleeping coroutine, so be generous.
+WAIT_SECONDS = 20.0
 # documents/run.py: (user_id, started_at desc, _id desc)
 USER_STARTED_INDEX = "user_started"
 _FIRST_BACKOFF_S = 0.005
