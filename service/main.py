@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from service import db, ratelimit
 from service.accounts import service as accounts
 from service.accounts.router import auth_router, users_router
 from service.athletes.router import router as athletes_router
+from service.cities import gazetteer
 from service.cities.router import router as cities_router
 from service.competitions.router import router as competitions_router
 from service.demo import load_demo
@@ -76,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.client = client
         app.state.database = database
         app.state.rate_limiter = ratelimit.create_limiter(settings)
+        # ~2 s of CPU once per process, in a worker thread: the first city lookup or
+        # registration should not pay it
+        warm_gazetteer = asyncio.create_task(gazetteer.load())
         try:
             await accounts.ensure_admin(settings)
             if settings.load_demo:
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     gc.freeze()
             yield
         finally:
+            warm_gazetteer.cancel()  # the thread finishes on its own; nobody waits for it
             await app.state.rate_limiter.close()
             db.close(client)
 
