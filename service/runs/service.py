@@ -33,7 +33,7 @@ from service.teams import membership
 
 log = logging.getLogger("service.runs")
 
-USER_DELETION_BATCH = 1000
+USER_DELETION_BATCH = 5000
 # set on a user's runs by the account deletion that is taking them out: edits and single
 # deletes leave such runs alone, so the totals withdrawn are exactly what was deleted. The
 # claim is an ObjectId stamped with the clock: one older than this was left by a deletion that
@@ -424,21 +424,34 @@ async def delete_all_of(*, user: User) -> int:
             {DELETION_CLAIM: {"$lt": ObjectId.from_datetime(now - STALE_CLAIM)}},
         ],
     }
+    newest_first = [("started_at", -1), ("_id", -1)]  # the user_started index's order
     while True:
-        # runs claimed by a concurrent deletion of the same account are left to it
-        batch = [
-            doc["_id"]
-            # the order of the user_started index: no in-memory sort of a runner's history
-            async for doc in collection.find(free, {"_id": 1})
-            .sort([("started_at", -1), ("_id", -1)])
-            .limit(USER_DELETION_BATCH)
+        # A batch is a range of the user_started index, from the newest free run down to the
+        # USER_DELETION_BATCH-th (`edge`; none: all that is left): claimed, read and deleted
+        # by that range, never by a list of ids ($in over 1,000 ids is slow on the embedded
+        # store). Runs claimed by a concurrent deletion of the same account are left to it.
+        edge = [
+            doc
+            async for doc in collection.find(free, {"started_at": 1})
+            .sort(newest_first)
+            .skip(USER_DELETION_BATCH - 1)
+            .limit(1)
         ]
-        if not batch:
+        scope: dict[str, Any] = free
+        mine: dict[str, Any] = {"user_id": user.id, DELETION_CLAIM: claim}
+        if edge:
+            bound = edge[0]["started_at"]
+            from_edge = [
+                {"started_at": {"$gt": bound}},
+                {"started_at": bound, "_id": {"$gte": edge[0]["_id"]}},
+            ]
+            scope = {"$and": [free, {"$or": from_edge}]}
+            mine["started_at"] = {"$gte": bound}
+        claimed = await collection.update_many(scope, {"$set": {DELETION_CLAIM: claim}})
+        if not claimed.modified_count:
+            if edge:
+                continue  # the edge went meanwhile (deleted or edited): find another
             break
-        await collection.update_many(
-            {**free, "_id": {"$in": batch}}, {"$set": {DELETION_CLAIM: claim}}
-        )
-        mine = {"_id": {"$in": batch}, DELETION_CLAIM: claim}
         removed = [Run.model_validate(raw) async for raw in collection.find(mine)]
         result = await collection.delete_many(mine)
         if result.deleted_count != len(removed):  # only if a claim went stale meanwhile
@@ -449,7 +462,7 @@ async def delete_all_of(*, user: User) -> int:
                 result.deleted_count,
             )
         await buckets.withdraw_many(removed)
-        await RunRoute.get_motor_collection().delete_many({"_id": {"$in": batch}})
+        await RunRoute.get_motor_collection().delete_many({"_id": {"$in": [r.id for r in removed]}})
         deleted += len(removed)
         await events.runs_deleted.emit(user=user, runs=removed)
         for run in removed:
