@@ -211,6 +211,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unhandled)
 
 
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+WRITE_LIMITED_TEXT = (
+    "Too many writes by this user (RATE_LIMIT_WRITES): see Retry-After and the "
+    "RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset headers"
+)
+WRITE_LIMIT_HEADERS: dict[str, Any] = {
+    name: {"schema": {"type": "integer"}}
+    for name in ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+}
+
+
 def install_problem_openapi(app: FastAPI) -> None:
     """Make the OpenAPI document tell the truth about error bodies.
 
@@ -236,7 +247,12 @@ def install_problem_openapi(app: FastAPI) -> None:
         components.setdefault("FieldError", FieldError.model_json_schema())
         components["Problem"].pop("$defs", None)
         for path in schema.get("paths", {}).values():
-            for operation in path.values():
+            for method, operation in path.items():
+                if method in WRITE_METHODS and operation.get("security"):
+                    # counted against RATE_LIMIT_WRITES in the auth dependency (service/ratelimit)
+                    responses = operation.setdefault("responses", {})
+                    limited = responses.setdefault("429", {"description": WRITE_LIMITED_TEXT})
+                    limited.setdefault("headers", {}).update(WRITE_LIMIT_HEADERS)
                 for code, response in operation.get("responses", {}).items():
                     if not str(code).startswith(("4", "5")):
                         continue

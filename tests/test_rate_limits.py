@@ -189,6 +189,25 @@ async def test_writes_are_limited_per_user_and_reads_are_not() -> None:
         assert rate(r)[:2] == (3, 2)
 
 
+async def test_openapi_documents_the_write_limit_on_every_authenticated_write(
+    client: httpx.AsyncClient,
+) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    writes = [
+        (path, method, operation)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if method in {"post", "put", "patch", "delete"} and operation.get("security")
+    ]
+    assert ("/runs", "post") in {(p, m) for p, m, _ in writes}
+    for path, method, operation in writes:
+        limited = operation["responses"].get("429")
+        assert limited is not None, f"{method.upper()} {path} does not document its 429"
+        assert set(RATE_HEADERS) | {"Retry-After"} <= limited["headers"].keys()
+    # reads are not limited per user
+    assert "429" not in paths["/runs"]["get"]["responses"]
+
+
 async def test_a_no_content_answer_carries_the_headers_too() -> None:
     async with serve(make_settings(rate_limit_writes="5/minute")) as client:
         ann = await Api(client).user()
