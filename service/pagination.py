@@ -25,8 +25,9 @@ from beanie import Document, SortDirection
 from bson import ObjectId
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
+from pymongo.errors import ExecutionTimeout
 
-from service.errors import Unprocessable
+from service.errors import ServiceUnavailable, Unprocessable
 
 MAX_LIMIT = 100
 # deeper than this, `offset` answers 422 and points to `after`
@@ -189,13 +190,17 @@ def _sort_value(row: Document, name: str) -> Any:
     return row.id if name == "_id" else getattr(row, name)
 
 
-async def count(document: type[Document], criteria: Mapping[str, Any]) -> int:
+async def count(
+    document: type[Document], criteria: Mapping[str, Any], *, max_time_ms: int | None = None
+) -> int:
     """How many documents match: the collection's metadata count when nothing filters (the
     estimated count, exact after a clean shutdown), else a count over the filter's index."""
     collection = document.get_motor_collection()
     if not criteria:
         return int(await collection.estimated_document_count())
-    return int(await collection.count_documents(dict(criteria)))
+    if max_time_ms is None:
+        return int(await collection.count_documents(dict(criteria)))
+    return int(await collection.count_documents(dict(criteria), maxTimeMS=max_time_ms))
 
 
 async def fetch_page(
@@ -203,11 +208,15 @@ async def fetch_page(
     criteria: Mapping[str, Any],
     sort: list[tuple[str, int]],
     page: PageParams,
+    *,
+    max_time_ms: int | None = None,
 ) -> Fetched[D]:
     """One page of `document` matching `criteria`, how many match in all, and the next cursor.
 
     Ties are broken by `_id` (in the direction of the last sort key) so pages never overlap;
     every call site's sort, `_id` included, is the key prefix of an index of `document`.
+    `max_time_ms` bounds a query that cannot be index-served (a substring search): past it the
+    server stops it and the caller gets a 503 problem (the embedded store ignores the limit).
     """
     order = [(name, int(direction)) for name, direction in sort]
     if order[-1][0] != "_id":
@@ -217,15 +226,22 @@ async def fetch_page(
     if page.after is not None:
         after = keyset(order, decode_cursor(page.after, keys))
         query = {"$and": [query, after]} if query else after
-    total = await count(document, criteria)
     sorting = [(name, SortDirection(direction)) for name, direction in order]
-    rows = (
-        await document.find(query)
-        .sort(sorting)
-        .skip(page.offset)
-        .limit(page.limit + 1)  # one more tells whether there is a next page
-        .to_list()
-    )
+    limits: dict[str, Any] = {} if max_time_ms is None else {"max_time_ms": max_time_ms}
+    try:
+        total = await count(document, criteria, max_time_ms=max_time_ms)
+        rows = (
+            await document.find(query, **limits)
+            .sort(sorting)
+            .skip(page.offset)
+            .limit(page.limit + 1)  # one more tells whether there is a next page
+            .to_list()
+        )
+    except ExecutionTimeout as exc:
+        raise ServiceUnavailable(
+            "This search takes too long; narrow it (a name prefix is served by an index)",
+            retry_after=5,
+        ) from exc
     next_cursor = None
     if len(rows) > page.limit:
         rows = rows[: page.limit]

@@ -236,3 +236,56 @@ def test_every_list_sort_is_served_by_an_index_ending_in_id() -> None:
                 if keys[start : start + len(wanted)] == wanted:
                     found = True
         assert found, f"{module}: no index of {name} has {wanted} (after equality fields)"
+
+
+# --- team search: an index-served prefix, a time-bounded substring --------------------------
+
+
+async def test_team_prefix_search_reads_the_name_key_and_finds_city_teams_by_slug(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    from service.cities import service as cities
+
+    owner = await api.user()
+    for name in ("Night Owls", "night Hawks", "Owls of the Night", "Nightingales"):
+        await api.team(owner, name)
+    await cities.city_for("Lisbon")
+
+    async def names(**params: str) -> list[str]:
+        r = await client.get("/teams", params=params)
+        assert r.status_code == 200, r.text
+        return [t["name"] for t in r.json()["items"]]
+
+    assert await names(prefix="NIGHT  o") == ["Night Owls"]
+    assert await names(prefix="night") == ["Night Owls", "Nightingales", "night Hawks"]
+    assert await names(prefix="lis") == ["Lisbon"]
+    assert await names(prefix="owls") == ["Owls of the Night"]
+    # the substring search still finds a name anywhere in it
+    assert await names(search="owls") == ["Night Owls", "Owls of the Night"]
+    # both together: each applies
+    assert await names(prefix="owls", search="night") == ["Owls of the Night"]
+    assert await names(prefix=".*") == []
+
+
+async def test_a_substring_search_past_its_time_limit_is_503_not_500(
+    client: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymongo.errors import ExecutionTimeout
+
+    from service import pagination
+
+    limits: list[int | None] = []
+    original = pagination.count
+
+    async def slow_count(document: Any, criteria: Any, *, max_time_ms: int | None = None) -> int:
+        limits.append(max_time_ms)
+        if max_time_ms is not None:
+            raise ExecutionTimeout("operation exceeded time limit", 50)
+        return await original(document, criteria)
+
+    monkeypatch.setattr(pagination, "count", slow_count)
+    assert (await client.get("/teams", params={"prefix": "ow"})).status_code == 200
+    problem = assert_problem(await client.get("/teams", params={"search": "ow"}), 503)
+    assert "prefix" in str(problem["detail"])
+    assert limits[0] is None
+    assert limits[1] is not None

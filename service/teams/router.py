@@ -48,12 +48,29 @@ async def list_teams(
     city_id: ObjectIdQuery = None,
     kind: Literal["city", "custom"] | None = None,
     search: Annotated[
-        SearchText | None, Query(max_length=60, description="Part of the name")
+        SearchText | None,
+        Query(
+            max_length=60,
+            description="Part of the name, anywhere in it (a scan with a time limit: prefer "
+            "`prefix`)",
+        ),
+    ] = None,
+    prefix: Annotated[
+        SearchText | None,
+        Query(
+            max_length=60,
+            description="Start of the name, case-insensitive (a city team also by its "
+            "city's slug): served by an index",
+        ),
     ] = None,
 ) -> Page[TeamRead]:
-    """Teams by name, optionally of one city or kind."""
+    """Teams by name, optionally of one city or kind, or whose name starts or contains a text."""
     return await teams.search(
-        city_id=PydanticObjectId(city_id) if city_id else None, kind=kind, query=search, page=page
+        city_id=PydanticObjectId(city_id) if city_id else None,
+        kind=kind,
+        query=search,
+        prefix=prefix,
+        page=page,
     )
 
 

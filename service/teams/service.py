@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from documents import City, Invitation, Membership, Team, User
 from documents.clock import utcnow
 from service import events, validation
+from service.cities.slug import slugify
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
 from service.quotas import claim as claim_quota
@@ -29,6 +30,8 @@ from service.teams.schemas import (
 from service.updates import update_or_404
 
 INVITATION_DAYS = 14
+# a substring search of team names scans them: it gives up past this (503)
+SCAN_MAX_TIME_MS = 2000
 
 
 async def get(team_id: PydanticObjectId) -> Team:
@@ -137,15 +140,25 @@ async def search(
     kind: str | None,
     query: str | None,
     page: PageParams,
+    prefix: str | None = None,
 ) -> Page[TeamRead]:
+    """Teams by name. `prefix` reads a range of the unique name_key index (the stored
+    casefolded name, or "city:<slug>" for a city team); `query`, a substring, can only scan
+    names, so it runs with a time limit (SCAN_MAX_TIME_MS) and answers 503 past it."""
     criteria: dict = {}
+    if prefix and prefix.strip():
+        starts = [team_name_key(prefix)]
+        if slugify(prefix):
+            starts.append(f"city:{slugify(prefix)}")
+        criteria["$or"] = [{"name_key": {"$regex": f"^{re.escape(start)}"}} for start in starts]
     if city_id is not None:
         criteria["city_id"] = city_id
     if kind is not None:
         criteria["kind"] = kind
     if query and query.strip():
         criteria["name"] = {"$regex": re.escape(" ".join(query.split())), "$options": "i"}
-    found = await fetch_page(Team, criteria, [("name", 1)], page)
+    scan = SCAN_MAX_TIME_MS if "name" in criteria else None
+    found = await fetch_page(Team, criteria, [("name", 1)], page, max_time_ms=scan)
     return found.page([to_read(t) for t in found.rows])
 
 
