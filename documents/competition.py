@@ -128,7 +128,10 @@ class CalendarEntry(Document):
                 name="athlete_starts",
             ),
             IndexModel([("event_id", ASCENDING)], name="event"),
-            IndexModel([("competition_id", ASCENDING)], name="competition"),
+            # a competition's entries; the feed's entries of competitions under way
+            IndexModel(
+                [("competition_id", ASCENDING), ("athlete_id", ASCENDING)], name="competition"
+            ),
         ]
 
 

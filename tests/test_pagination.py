@@ -289,3 +289,37 @@ async def test_a_substring_search_past_its_time_limit_is_503_not_500(
     assert "prefix" in str(problem["detail"])
     assert limits[0] is None
     assert limits[1] is not None
+
+
+async def test_the_upcoming_feed_pages_with_after_too(client: httpx.AsyncClient, api: Api) -> None:
+    from datetime import date
+
+    admin = await api.admin()
+    star = await api.athlete()
+    fan = await api.user()
+    await api.follow(fan, star)
+    start = date.today() + timedelta(days=10)
+    made = []
+    for i in range(5):
+        # two by two on the same start day: ties fall back to the competition id
+        starts_on = (start + timedelta(days=i // 2)).isoformat()
+        meet = await api.competition(admin, starts_on=starts_on, ends_on=starts_on)
+        await api.enter(star, await api.event(admin, meet))
+        made.append((starts_on, meet["id"]))
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        r = await client.get("/users/me/following/upcoming", headers=fan.headers, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["total"] == 5
+        seen += [item["competition"]["id"] for item in body["items"]]
+        if body["next"] is None:
+            break
+        params = {"limit": 2, "after": body["next"]}
+    assert seen == [cid for _, cid in sorted(made)]
+    foreign = encode_cursor(["name", "_id"], ["x", PydanticObjectId()])
+    r = await client.get(
+        "/users/me/following/upcoming", headers=fan.headers, params={"after": foreign}
+    )
+    assert_problem(r, 422)

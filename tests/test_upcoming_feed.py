@@ -169,22 +169,30 @@ async def test_a_competition_leaves_the_feed_at_midnight_utc(
 
 
 def test_pipeline_uses_only_portable_stages_in_the_documented_order() -> None:
-    follower = ObjectId()
+    followed, under_way = [ObjectId(), ObjectId()], [ObjectId()]
     today = midnight(TODAY)
-    pipeline = following_upcoming(follower, today=today, skip=40, limit=20)
-    assert pipeline[0] == {"$match": {"follower_id": follower}}
+    pipeline = following_upcoming(followed, today=today, under_way=under_way, skip=40, limit=20)
+    # history is never read: entries from today on, and those of competitions under way,
+    # each clause served by an index (athlete_starts, competition)
+    assert pipeline[0] == {
+        "$match": {
+            "$or": [
+                {"athlete_id": {"$in": followed}, "event_starts_at": {"$gte": today}},
+                {"competition_id": {"$in": under_way}, "athlete_id": {"$in": followed}},
+            ],
+            "status": {"$in": ["planned", "confirmed"]},
+        }
+    }
+    indexes = {i.document["name"]: list(i.document["key"]) for i in CalendarEntry.Settings.indexes}
+    assert indexes["athlete_starts"][:2] == ["athlete_id", "event_starts_at"]
+    assert indexes["competition"] == ["competition_id", "athlete_id"]
     stages = [next(iter(stage)) for stage in pipeline]
     allowed = {"$match", "$lookup", "$unwind", "$group", "$sort", "$facet"}
     assert set(stages) <= allowed
     lookups = [stage["$lookup"] for stage in pipeline if "$lookup" in stage]
     # simple equality lookups only: mongomock has no `let`/`pipeline` sub-pipelines
     assert all(set(lookup) == {"from", "localField", "foreignField", "as"} for lookup in lookups)
-    assert [lookup["from"] for lookup in lookups] == [
-        "athletes",
-        "calendar_entries",
-        "events",
-        "competitions",
-    ]
+    assert [lookup["from"] for lookup in lookups] == ["athletes", "events", "competitions"]
     assert stages.index("$sort") == len(stages) - 2  # sorted right before paging
     assert pipeline[-1]["$facet"]["items"] == [{"$skip": 40}, {"$limit": 20}]
     assert {
@@ -261,16 +269,30 @@ def test_pipeline_output_on_a_bare_mongomock_database() -> None:
             },
         ]
     )
+    entries = [
+        (ann, e_live, live, "planned"),
+        (bob, e_live, live, "withdrawn"),
+        (bob, e_gone, gone, "confirmed"),
+        (bob, e_off, off, "confirmed"),
+    ]
     db.calendar_entries.insert_many(
         [
-            {"athlete_id": ann, "event_id": e_live, "status": "planned"},
-            {"athlete_id": bob, "event_id": e_live, "status": "withdrawn"},
-            {"athlete_id": bob, "event_id": e_gone, "status": "confirmed"},
-            {"athlete_id": bob, "event_id": e_off, "status": "confirmed"},
+            {
+                "athlete_id": athlete,
+                "event_id": event,
+                "competition_id": competition,
+                "event_starts_at": at,
+                "status": status,
+            }
+            for athlete, event, competition, status in entries
         ]
     )
+    followed = [f["athlete_id"] for f in db.follows.find({"follower_id": fan})]
 
-    [result] = db.follows.aggregate(following_upcoming(fan, today=today, skip=0, limit=10))
+    def pipeline(skip: int) -> list[dict[str, Any]]:
+        return following_upcoming(followed, today=today, under_way=[], skip=skip, limit=10)
+
+    [result] = db.calendar_entries.aggregate(pipeline(0))
     assert result["total"] == [{"n": 1}]
     [item] = result["items"]
     assert item["_id"] == live
@@ -284,7 +306,7 @@ def test_pipeline_output_on_a_bare_mongomock_database() -> None:
             "athletes": [{"id": ann, "name": "Ann"}],
         }
     ]
-    [skipped] = db.follows.aggregate(following_upcoming(fan, today=today, skip=1, limit=10))
+    [skipped] = db.calendar_entries.aggregate(pipeline(1))
     assert skipped == {"items": [], "total": [{"n": 1}]}
 
 

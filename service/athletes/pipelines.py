@@ -27,35 +27,42 @@ def _lookup(source: str, local: str, foreign: str, as_: str) -> dict[str, Any]:
 
 
 def following_upcoming(
-    follower_id: ObjectId,
+    athlete_ids: list[ObjectId],
     *,
     today: datetime,
+    under_way: list[ObjectId],
     skip: int,
     limit: int,
     after: tuple[datetime, ObjectId] | None = None,
 ) -> list[dict[str, Any]]:
-    """Upcoming competitions where athletes `follower_id` follows have an active entry.
+    """Upcoming competitions where the athletes `athlete_ids` (those a user follows) have an
+    active entry.
 
-    Runs on the follows collection: follows → athletes (names) → calendar_entries → events →
-    competitions. Keeps entries that are planned or confirmed, of competitions not cancelled that
-    end on or after `today` (a UTC midnight), so a competition under way still shows, with all
-    its entered events. Emits one document `{"items": [...], "total": [{"n": N}]}` (`total` is
-    empty when nothing matches); each item is
-    `{"_id": competition id, "competition": {...the stored competition...},
+    Runs on calendar_entries and reads only the entries that can matter, whatever the
+    athletes' history: those of events from `today` on (a UTC midnight; the athlete_starts
+    index, `(athlete_id, event_starts_at)`), and those of the competitions `under_way` (started
+    before today, ending today or later: the `competition` index, `(competition_id,
+    athlete_id)`), so a competition under way still shows with all its entered events. Then
+    entries → athletes (names) → events → competitions; keeps planned or confirmed entries of
+    competitions not cancelled that end on or after `today`. Emits one document
+    `{"items": [...], "total": [{"n": N}]}` (`total` is empty when nothing matches); each item
+    is `{"_id": competition id, "competition": {...the stored competition...},
       "events": [{"id", "name", "discipline", "starts_at", "athletes": [{"id", "name"}]}]}`,
     items by `competition.starts_on` then id; `after` (a start day and a competition id) keeps
     the items past that one in this order (keyset pagination), `total` still counts all. The
     arrays inside an item are in no set order: sorting them needs `$sortArray`, which mongomock
     lacks, so the caller sorts them.
     """
+    upcoming: list[dict[str, Any]] = [
+        {"athlete_id": {"$in": athlete_ids}, "event_starts_at": {"$gte": today}}
+    ]
+    if under_way:
+        upcoming.append({"competition_id": {"$in": under_way}, "athlete_id": {"$in": athlete_ids}})
     return [
-        {"$match": {"follower_id": follower_id}},
+        {"$match": {"$or": upcoming, "status": {"$in": ACTIVE_STATUSES}}},
         _lookup(ATHLETES, "athlete_id", "_id", "athlete"),
         {"$unwind": "$athlete"},
-        _lookup(CALENDAR_ENTRIES, "athlete_id", "athlete_id", "entry"),
-        {"$unwind": "$entry"},
-        {"$match": {"entry.status": {"$in": ACTIVE_STATUSES}}},
-        _lookup(EVENTS, "entry.event_id", "_id", "event"),
+        _lookup(EVENTS, "event_id", "_id", "event"),
         {"$unwind": "$event"},
         _lookup(COMPETITIONS, "event.competition_id", "_id", "competition"),
         {"$unwind": "$competition"},

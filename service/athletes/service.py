@@ -307,14 +307,35 @@ async def upcoming(*, user: User, page: PageParams) -> Page[UpcomingCompetition]
         if not isinstance(starts_on, datetime):
             raise Unprocessable("`after` is not a cursor of this list", loc=("query", "after"))
         after = (starts_on, competition_id)
+    followed = [
+        doc["athlete_id"]
+        async for doc in Follow.get_motor_collection().find(
+            {"follower_id": user.id}, {"athlete_id": 1, "_id": 0}
+        )
+    ]
+    # competitions started before today and not over: their earlier events still show
+    under_way = [
+        doc["_id"]
+        async for doc in Competition.get_motor_collection().find(
+            {
+                "ends_on": {"$gte": today},
+                "starts_on": {"$lt": today},
+                "status": {"$ne": "cancelled"},
+            },
+            {"_id": 1},
+        )
+    ]
     pipeline = pipelines.following_upcoming(
-        user.id,  # type: ignore[arg-type]
+        followed,
         today=today,
+        under_way=under_way,
         skip=page.offset,
         limit=page.limit + 1,  # one more tells whether there is a next page
         after=after,
     )
-    result = await Follow.get_motor_collection().aggregate(pipeline).to_list(None)
+    result = []
+    if followed:
+        result = await CalendarEntry.get_motor_collection().aggregate(pipeline).to_list(None)
     facet = result[0] if result else {"items": [], "total": []}
     total = facet["total"][0]["n"] if facet["total"] else 0
     docs = facet["items"][: page.limit]
