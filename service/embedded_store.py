@@ -40,8 +40,10 @@ ORIGINALS: dict[str, Any] = {}
 _FILTER_TYPES = (str, ObjectId)
 # Per collection, a field whose value never changes once a document is inserted: the store keeps
 # the ids of each value apart, so a filter naming values of it reads only those documents (as an
-# index would). `score_buckets.kind` qualifies: buckets are only ever moved with $inc.
-PARTITIONS: dict[str, str] = {"score_buckets": "kind"}
+# index would). `score_buckets.kind` qualifies: buckets are only ever moved with $inc; so does
+# `runs.user_id` (a run never changes owner): the overlap check of every POST /runs reads one
+# runner's runs instead of scanning all of them (200k runs: 4.5 -> see README posts/s).
+PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id"}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 
 
@@ -138,11 +140,11 @@ def install() -> None:
         wanted = filter[field]
         if isinstance(wanted, dict) and set(wanted) == {"$in"}:
             values = wanted["$in"]
-        elif isinstance(wanted, str):
+        elif isinstance(wanted, _FILTER_TYPES):
             values = [wanted]
         else:
             return None
-        if not all(isinstance(v, str) for v in values):
+        if not all(isinstance(v, _FILTER_TYPES) for v in values):
             return None
         parts = partitions(self._store)
         assert parts is not None

@@ -122,6 +122,51 @@ def test_a_partitioned_collection_finds_the_same_documents_through_writes(
     check()
 
 
+def test_runs_partitioned_by_owner_find_the_same_documents_through_writes(
+    collection: Any,
+) -> None:
+    """`runs` is partitioned by `user_id` (ObjectIds, as stored): equality, `$in` and ranges
+    beside it find what mongomock finds, through inserts, updates, replacements and deletes."""
+    assert embedded.PARTITIONS["runs"] == "user_id"
+    runs = collection.database.runs
+    rng = random.Random(3)
+    docs = []
+    for doc in collection.find({}):
+        run = {k: v for k, v in doc.items() if k != "ref"}
+        if "ref" in doc:
+            run["user_id"] = doc["ref"]
+        docs.append(run)
+    runs.insert_many(docs)
+    ids = collection.ids
+    specs = [
+        {k.replace("ref", "user_id"): v for k, v in spec.items()} for spec in _filters(ids)
+    ] + [
+        {"user_id": ids[1], "day": {"$lt": datetime(2026, 1, 3, tzinfo=UTC)}, "n": {"$ne": 7}},
+        {"user_id": {"$in": [ids[2], "a"]}},
+        {"user_id": str(ids[0])},
+    ]
+
+    def check() -> None:
+        for spec in specs:
+            query = helpers.patch_datetime_awareness_in_document(spec)
+            patched = [d["n"] for d in runs._iter_documents(query)]
+            original = [d["n"] for d in ORIGINAL["iter_documents"](runs, query)]
+            assert patched == original, query
+
+    check()
+    for n in rng.sample(range(300), 60):
+        runs.delete_one({"n": n})
+    for n in rng.sample(range(300), 40):  # in-place updates never touch the owner (immutable)
+        runs.update_one({"n": n}, {"$set": {"day": datetime(2026, 1, 3)}, "$inc": {"score": 1}})
+    for n in rng.sample(range(300), 20):  # a replacement keeps the run's owner
+        owner = runs.find_one({"n": n}, {"user_id": 1})
+        if owner is not None and "user_id" in owner:
+            replacement = {"n": n, "user_id": owner["user_id"], "day": datetime(2026, 1, 2)}
+            runs.replace_one({"n": n}, replacement)
+    runs.insert_many([{"n": n, "user_id": rng.choice(ids[:3])} for n in range(300, 340)])
+    check()
+
+
 def test_cursors_return_the_same_rows_with_skip_and_limit(collection: Any) -> None:
     for skip, limit in [(0, 0), (5, 0), (0, 7), (290, 50), (400, 0)]:
         cursor = collection.find({}, sort=[("n", -1)], skip=skip, limit=limit)
