@@ -42,7 +42,7 @@ _FILTER_TYPES = (str, ObjectId)
 # the ids of each value apart, so a filter naming values of it reads only those documents (as an
 # index would). `score_buckets.kind` qualifies: buckets are only ever moved with $inc; so does
 # `runs.user_id` (a run never changes owner): the overlap check of every POST /runs reads one
-# runner's runs instead of scanning all of them (200k runs: 4.5 -> see README posts/s).
+# runner's runs instead of scanning all of them (200k runs: 4.5 -> 103 POST /runs a second).
 PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id"}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 
