@@ -92,15 +92,37 @@ def keys_for(*, team_id: Any, user_id: Any, city_id: Any, day: datetime) -> list
     return keys
 
 
+async def _move(ops: list[UpdateOne], ids: list[str]) -> None:
+    """Run `$inc` upserts of buckets, then delete those of `ids` left exactly empty.
+
+    One ordered bulk write addressed by `_id` (the natural key). When two first upserts of the
+    same bucket race, the loser fails with a duplicate key and the ops from that one on are
+    retried (then as updates). Only buckets that are exactly empty are deleted, after either
+    sign: when two changes of one run overlap, a removal may reach a bucket before the matching
+    addition, so a bucket can dip below zero for a moment and must survive that to come back to
+    the right total.
+    """
+    collection = ScoreBucket.get_motor_collection()
+    for attempt in range(3):
+        try:
+            await collection.bulk_write(ops, ordered=True)
+            break
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if attempt == 2 or not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            ops = ops[errors[0]["index"] :]
+    await collection.bulk_write(
+        [DeleteOne({"_id": _id, "runs": 0, "score": 0, "distance_m": 0}) for _id in ids],
+        ordered=False,
+    )
+
+
 async def apply(run: Run, sign: int) -> None:
     """Add (sign=+1) or remove (sign=-1) a run's contribution to its buckets.
 
-    One ordered bulk write of `$inc` upserts addressed by `_id` (the natural key). When two
-    first upserts of the same bucket race, the loser fails with a duplicate key and the ops
-    from that one on are retried (then as updates).
     Buckets left exactly empty are deleted, so boards never list an entity with 0 runs.
     """
-    collection = ScoreBucket.get_motor_collection()
     inc = {
         "score": sign * run.score,
         "distance_m": sign * distance_m(run.distance_km),
@@ -111,22 +133,7 @@ async def apply(run: Run, sign: int) -> None:
         UpdateOne({"_id": _id}, {"$inc": inc, "$setOnInsert": key}, upsert=True)
         for _id, key in zip(ids, bucket_keys(run), strict=True)
     ]
-    for attempt in range(3):
-        try:
-            await collection.bulk_write(ops, ordered=True)
-            break
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if attempt == 2 or not errors or errors[0].get("code") != DUPLICATE_KEY:
-                raise
-            ops = ops[errors[0]["index"] :]
-    # Delete only buckets that are exactly empty, after either sign: when two changes of one
-    # run overlap, a removal may reach a bucket before the matching addition, so a bucket can
-    # dip below zero for a moment and must survive that to come back to the right total.
-    await collection.bulk_write(
-        [DeleteOne({"_id": _id, "runs": 0, "score": 0, "distance_m": 0}) for _id in ids],
-        ordered=False,
-    )
+    await _move(ops, ids)
 
 
 def withdrawals(runs: list[Run]) -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
@@ -148,28 +155,15 @@ def withdrawals(runs: list[Run]) -> dict[str, tuple[dict[str, Any], dict[str, in
 
 
 async def withdraw_many(runs: list[Run]) -> None:
-    """Take already deleted `runs` out of every total: one unordered bulk `$inc` (one op per
-    bucket touched), then one bulk delete of the buckets left exactly empty."""
+    """Take already deleted `runs` out of every total: one bulk `$inc` (one op per bucket
+    touched), then one bulk delete of the buckets left exactly empty."""
     moves = withdrawals(runs)
     if not moves:
         return
-    collection = ScoreBucket.get_motor_collection()
     # upserts too: a concurrent edit's removal may have emptied and deleted a bucket for a moment
     # (see `apply`); the bucket then comes back through the edit's own addition
     ops = [
         UpdateOne({"_id": _id}, {"$inc": inc, "$setOnInsert": key}, upsert=True)
         for _id, (key, inc) in moves.items()
     ]
-    for attempt in range(3):
-        try:
-            await collection.bulk_write(ops, ordered=True)
-            break
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if attempt == 2 or not errors or errors[0].get("code") != DUPLICATE_KEY:
-                raise
-            ops = ops[errors[0]["index"] :]
-    await collection.bulk_write(
-        [DeleteOne({"_id": _id, "runs": 0, "score": 0, "distance_m": 0}) for _id in moves],
-        ordered=False,
-    )
+    await _move(ops, list(moves))
