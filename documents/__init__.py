@@ -7,6 +7,7 @@ from documents.quota import DailyQuota
 from documents.run import IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
 from documents.team import Invitation, Membership, Team
 from documents.user import User
+from documents.workout import Exercise, Workout
 
 DOCUMENTS = [
     User,
@@ -26,6 +27,8 @@ DOCUMENTS = [
     Athlete,
     CalendarEntry,
     Follow,
+    Exercise,
+    Workout,
 ]
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "Competition",
     "DailyQuota",
     "Event",
+    "Exercise",
     "Follow",
     "IdempotencyKey",
     "Invitation",
@@ -47,4 +51,5 @@ __all__ = [
     "ScoreBucket",
     "Team",
     "User",
+    "Workout",
 ]

@@ -29,6 +29,11 @@ class Run(Document):
     score: int
     score_version: int = 1
     elevation_gain_m: float | None = None
+    # from an imported activity file: last - first timestamp (duration_s is the moving time)
+    elapsed_s: int | None = None
+    avg_hr: int | None = None
+    max_hr: int | None = None
+    source: Literal["manual", "gpx", "tcx", "fit"] = "manual"
     notes: str | None = None
     has_route: bool = False
     # bumped by every edit: edits are compare-and-set on it, so two concurrent PATCHes cannot
@@ -68,6 +73,7 @@ class RunRoute(Document):
     geometry: dict[str, Any]
     elevations: list[float] | None = None
     timestamps: list[datetime] | None = None
+    heart_rates: list[int | None] | None = None  # beats per minute, parallel to the positions
 
     class Settings:
         name = "run_routes"

@@ -1,7 +1,8 @@
 """In-process domain hooks: the one place features attach to run and user changes.
 
-Runs announce recorded/changed/deleted; accounts announce user updated/deleted. Later features
-(XP, badges, challenges, goals) connect handlers here instead of editing the announcing code.
+Runs and workouts announce recorded/changed/deleted; accounts announce user updated/deleted.
+Later features (XP, badges, challenges, goals)
+connect handlers here instead of editing the announcing code.
 Handlers run in connection order, awaited, after the announcing change is stored.
 """
 
@@ -36,6 +37,11 @@ run_deleted = Hook("run.deleted")
 # runs_deleted(user=User, runs=list[Run]): a batch of a user's runs deleted together (account
 # deletion); each run is also announced with run_deleted
 runs_deleted = Hook("runs.deleted")
+# workout_recorded(workout=Workout); workout_changed(before=Workout, after=Workout);
+# workout_deleted(workout=Workout): workouts announce like runs (they earn no board score)
+workout_recorded = Hook("workout.recorded")
+workout_changed = Hook("workout.changed")
+workout_deleted = Hook("workout.deleted")
 # user_updated(before=User, after=User); user_deleted(user=User)
 user_updated = Hook("user.updated")
 user_deleted = Hook("user.deleted")

@@ -1,0 +1,1 @@
+"""Activity files (GPX, TCX, FIT, optionally gzip-compressed) turned into runs."""
