@@ -8,6 +8,7 @@ from documents.run import IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBuck
 from documents.team import Invitation, Membership, Team
 from documents.user import User
 from documents.workout import Exercise, Workout
+from documents.xp import XpEntry
 
 DOCUMENTS = [
     User,
@@ -29,6 +30,7 @@ DOCUMENTS = [
     Follow,
     Exercise,
     Workout,
+    XpEntry,
 ]
 
 __all__ = [
@@ -52,4 +54,5 @@ __all__ = [
     "Team",
     "User",
     "Workout",
+    "XpEntry",
 ]

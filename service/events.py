@@ -42,6 +42,9 @@ runs_deleted = Hook("runs.deleted")
 workout_recorded = Hook("workout.recorded")
 workout_changed = Hook("workout.changed")
 workout_deleted = Hook("workout.deleted")
+# xp_changed(user_id, delta, xp, level, kind, source_id, at): a ledger entry moved a user's XP
+# (service.xp.ledger); badges (level rule) and `xp` challenges listen
+xp_changed = Hook("xp.changed")
 # user_updated(before=User, after=User); user_deleted(user=User)
 user_updated = Hook("user.updated")
 user_deleted = Hook("user.deleted")

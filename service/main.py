@@ -27,6 +27,7 @@ from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
 from service.teams.router import router as teams_router
+from service.xp.router import router as xp_router
 
 log = logging.getLogger("service")
 
@@ -40,6 +41,7 @@ ROUTERS = [
     leaderboards_router,
     competitions_router,
     athletes_router,
+    xp_router,
 ]
 
 DESCRIPTION = """

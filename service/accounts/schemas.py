@@ -98,6 +98,7 @@ class UserPublic(BaseModel):
     bio: str | None
     xp: int
     level: int
+    xp_to_next_level: int
     created_at: datetime
 
 

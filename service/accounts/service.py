@@ -30,6 +30,7 @@ from service.pagination import Page, PageParams, fetch_page
 from service.security import create_access_token, dummy_verify, hash_password, verify_password
 from service.settings import Settings
 from service.updates import update_or_404
+from service.xp.formulas import xp_to_next_level
 
 log = logging.getLogger("service.accounts")
 
@@ -52,6 +53,7 @@ async def _to_public(users: list[User]) -> list[dict]:
             "bio": u.bio,
             "xp": u.xp,
             "level": u.level,
+            "xp_to_next_level": xp_to_next_level(u.xp),
             "created_at": u.created_at,
             "email": u.email,
             "role": u.role,
