@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=60, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # POST /runs/import: the uploaded activity file (the one route whose body may exceed
+    # max_body_bytes), and what a gzip-compressed file may inflate to
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_decompressed_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     cors_origins: str = ""
     admin_email: str | None = None
     admin_password: SecretStr | None = None
