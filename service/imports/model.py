@@ -1,8 +1,8 @@
 """What a parser hands to the import service: activities measured from one file.
 
-Parsers (service.imports.parsers) are pure: bytes in, `ParsedFile` out, no database. Every
-number here is already final (device totals preferred, else computed); the import service only
-validates the runs against the run rules, stores them and their routes.
+The parser (`service.imports.parsing.parse`) is pure: bytes in, `ParsedFile` out, no database.
+Every number here is already final (device totals preferred, else computed); the import service
+only validates the runs against the run rules, stores them and their routes.
 """
 
 from __future__ import annotations
