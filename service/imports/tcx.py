@@ -1,7 +1,7 @@
 """TCX → one raw activity per `<Activity>`; the laps give the device's timer time and distance.
 
-Parsed with defusedxml (the stdlib ElementTree API, DTDs forbidden). Each `<Track>` is a
-segment: Garmin devices start a new one after a pause.
+Parsed with defusedxml (the stdlib ElementTree API, DTDs forbidden). Laps follow each other
+without a pause; a second `<Track>` within one lap starts after a pause (a new segment).
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ def _activity(activity: Element, ns: str) -> RawActivity:
         top = _float(lap.find(f"{ns}MaximumHeartRateBpm/{T_VALUE}"))
         if top and (max_hr is None or top > max_hr):
             max_hr = top
-        for track in lap.iter(f"{ns}Track"):
+        for j, track in enumerate(lap.iter(f"{ns}Track")):
+            # a lap boundary is no pause; a second <Track> inside one lap follows a pause
+            if j:
+                segment += 1
             for tp in track.iter(f"{ns}Trackpoint"):
                 time = tp.find(T_TIME)
                 pos = tp.find(T_POS)
@@ -99,7 +102,6 @@ def _activity(activity: Element, ns: str) -> RawActivity:
                         segment=segment,
                     )
                 )
-            segment += 1
     raw.timer_s = timer if has_timer else None
     raw.distance_m = distance if has_distance else None
     raw.avg_hr = hr_weighted / hr_time if hr_time else None
