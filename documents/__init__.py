@@ -4,6 +4,7 @@ from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.login_failure import LoginFailure
 from documents.quota import DailyQuota
+from documents.record import BestEffort, StrengthSummary
 from documents.run import IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
 from documents.team import Invitation, Membership, Team
 from documents.user import User
@@ -30,12 +31,15 @@ DOCUMENTS = [
     Follow,
     Exercise,
     Workout,
+    BestEffort,
+    StrengthSummary,
     XpEntry,
 ]
 
 __all__ = [
     "DOCUMENTS",
     "Athlete",
+    "BestEffort",
     "CalendarEntry",
     "City",
     "Competition",
@@ -51,6 +55,7 @@ __all__ = [
     "RunRoute",
     "RunSlotLease",
     "ScoreBucket",
+    "StrengthSummary",
     "Team",
     "User",
     "Workout",

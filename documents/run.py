@@ -61,6 +61,20 @@ class Run(Document):
                 name="city_started",
             ),
             IndexModel([("started_at", DESCENDING), ("_id", DESCENDING)], name="started"),
+            # personal records (service.records): a runner's longest, longest-lasting and
+            # best-scored run, each one find_one; the earliest recorded wins a tie
+            IndexModel(
+                [("user_id", ASCENDING), ("distance_km", DESCENDING), ("_id", ASCENDING)],
+                name="user_distance",
+            ),
+            IndexModel(
+                [("user_id", ASCENDING), ("duration_s", DESCENDING), ("_id", ASCENDING)],
+                name="user_duration",
+            ),
+            IndexModel(
+                [("user_id", ASCENDING), ("score", DESCENDING), ("_id", ASCENDING)],
+                name="user_score",
+            ),
         ]
 
 
@@ -112,6 +126,11 @@ class ScoreBucket(Document):
         indexes = [  # noqa: RUF012
             # every board: one kind over a range of days
             IndexModel([("kind", ASCENDING), ("day", ASCENDING)], name="kind_day"),
+            # one entity's buckets (a runner's biggest week and month: service.records)
+            IndexModel(
+                [("kind", ASCENDING), ("entity_id", ASCENDING), ("day", ASCENDING)],
+                name="kind_entity_day",
+            ),
         ]
 
 

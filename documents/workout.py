@@ -78,6 +78,11 @@ class Workout(Document):
                 name="user_started",
             ),
             IndexModel([("started_at", DESCENDING), ("_id", DESCENDING)], name="started"),
+            # a user's highest-volume workout (personal records): one find_one
+            IndexModel(
+                [("user_id", ASCENDING), ("volume_kg", DESCENDING), ("_id", ASCENDING)],
+                name="user_volume",
+            ),
             # "is this exercise in use?" (an exercise in use cannot be deleted)
             IndexModel([("sets.exercise_id", ASCENDING)], name="set_exercise"),
         ]

@@ -24,6 +24,7 @@ from service.errors import install_error_handlers, install_problem_openapi
 from service.health.router import router as health_router
 from service.leaderboards.router import router as leaderboards_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.records.router import router as records_router
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
 from service.teams.router import router as teams_router
@@ -41,6 +42,7 @@ ROUTERS = [
     leaderboards_router,
     competitions_router,
     athletes_router,
+    records_router,
     xp_router,
 ]
 

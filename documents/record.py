@@ -1,0 +1,73 @@
+"""What personal records read: derived rows kept in step with runs and workouts by hooks.
+
+Both are derived data (service.records.service keeps them, scripts/rebuild_records.py recomputes
+and verifies them); a record is read with an indexed find_one or a one-user aggregation.
+"""
+
+from datetime import datetime
+
+from beanie import Document, PydanticObjectId
+from pymongo import ASCENDING, IndexModel
+
+
+class BestEffort(Document):
+    """One run's fastest stretch of one standard distance (service.records.efforts).
+
+    id: "<run_id>:<distance name>", so recomputing a run's efforts overwrites them in place and
+    the fastest of ties is the earliest recorded run.
+    """
+
+    id: str  # type: ignore[assignment]
+    user_id: PydanticObjectId
+    run_id: PydanticObjectId
+    distance: str  # "400m", "1k", "1mile", "5k", "10k", "half_marathon", "marathon"
+    seconds: float
+    started_at: datetime  # the run's start (the date the record shows)
+    start_m: float  # where the stretch starts in the route, metres from its start
+
+    class Settings:
+        name = "best_efforts"
+        use_revision = False
+        indexes = [  # noqa: RUF012
+            # a record: find_one(user, distance) sorted by (seconds, _id)
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("distance", ASCENDING),
+                    ("seconds", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
+                name="user_distance_seconds",
+            ),
+            IndexModel([("run_id", ASCENDING)], name="run"),
+        ]
+
+
+class StrengthSummary(Document):
+    """One exercise within one workout, summed up: what the strength records aggregate.
+
+    id: "<workout_id>:<exercise_id>". Weights are kg; `best_1rm_kg` is Epley's estimate of the
+    best set (w x (1 + reps / 30), w itself for a single rep); None where no set had a weight.
+    """
+
+    id: str  # type: ignore[assignment]
+    user_id: PydanticObjectId
+    workout_id: PydanticObjectId
+    exercise_id: PydanticObjectId
+    started_at: datetime  # the workout's start
+    heaviest_kg: float | None = None
+    heaviest_reps: int | None = None  # reps of that heaviest set (most of them on ties)
+    most_reps: int | None = None
+    most_reps_kg: float | None = None  # weight of that set (the heaviest on ties)
+    best_1rm_kg: float | None = None
+    best_1rm_weight_kg: float | None = None
+    best_1rm_reps: int | None = None
+    volume_kg: float = 0.0  # sum of reps x weight over the exercise's sets in this workout
+
+    class Settings:
+        name = "strength_summaries"
+        use_revision = False
+        indexes = [  # noqa: RUF012
+            IndexModel([("user_id", ASCENDING), ("exercise_id", ASCENDING)], name="user_exercise"),
+            IndexModel([("workout_id", ASCENDING)], name="workout"),
+        ]

@@ -1,0 +1,160 @@
+"""Personal records: pure functions building one user's summaries and aggregation pipelines.
+
+Only `$match`, `$group` (`$sum`, `$first`), `$sort`, `$limit` and arithmetic that MongoDB 7+,
+mongomock 4.3 and the wire test server all run (no `$isoWeek`/`$dateTrunc`: a week is computed
+from the milliseconds since the epoch). tests/test_records.py checks each against plain Python.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from beanie import PydanticObjectId
+
+from documents import Workout
+
+Pipeline = list[dict[str, Any]]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a Thursday
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
+# the Monday-based week of a day: floor((ms since the epoch + 3 days) / 7 days), since the
+# epoch's Monday was 3 days before it
+_MONDAY_SHIFT_MS = 3 * DAY_MS
+
+
+def week_start(week: int) -> datetime:
+    """The Monday 00:00 UTC starting week number `week` (as `biggest_week` groups them)."""
+    return EPOCH + timedelta(days=week * 7 - 3)
+
+
+def biggest_week(user_id: PydanticObjectId) -> Pipeline:
+    """The user's ISO week (Monday to Sunday, UTC) with the most distance, from their day
+    buckets (several per day when runs were credited to different cities: summed).
+
+    One row `{_id: week number (see week_start), distance_m, runs}` or none; the earliest week
+    wins a tie.
+    """
+    since_epoch = {"$subtract": ["$day", EPOCH]}
+    week = {"$floor": {"$divide": [{"$add": [since_epoch, _MONDAY_SHIFT_MS]}, WEEK_MS]}}
+    return [
+        {"$match": {"kind": "user", "entity_id": user_id}},
+        {"$group": {"_id": week, "distance_m": {"$sum": "$distance_m"}, "runs": {"$sum": "$runs"}}},
+        {"$match": {"distance_m": {"$gt": 0}}},
+        {"$sort": {"distance_m": -1, "_id": 1}},
+        {"$limit": 1},
+    ]
+
+
+def biggest_month(user_id: PydanticObjectId) -> Pipeline:
+    """The user's calendar month (UTC) with the most distance, from their month buckets.
+
+    One row `{_id: first day of the month, distance_m, runs}` or none; the earliest wins a tie.
+    """
+    return [
+        {"$match": {"kind": "user_month", "entity_id": user_id}},
+        {
+            "$group": {
+                "_id": "$day",
+                "distance_m": {"$sum": "$distance_m"},
+                "runs": {"$sum": "$runs"},
+            }
+        },
+        {"$match": {"distance_m": {"$gt": 0}}},
+        {"$sort": {"distance_m": -1, "_id": 1}},
+        {"$limit": 1},
+    ]
+
+
+StrengthMetric = Literal["heaviest", "most_reps", "best_1rm", "volume"]
+
+# metric -> (the summary fields sorted on, best first, then the fields the record carries)
+STRENGTH_METRICS: dict[StrengthMetric, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "heaviest": (("heaviest_kg", "heaviest_reps"), ()),
+    "most_reps": (("most_reps", "most_reps_kg"), ()),
+    "best_1rm": (("best_1rm_kg",), ("best_1rm_weight_kg", "best_1rm_reps")),
+    "volume": (("volume_kg",), ()),
+}
+
+
+def strength_best(user_id: PydanticObjectId, metric: StrengthMetric) -> Pipeline:
+    """Per exercise, the user's best (workout, exercise) summary by `metric`.
+
+    Rows `{_id: exercise_id, <metric fields>, workout_id, started_at}` ordered by exercise id;
+    ties go to the heavier set (heaviest: more reps; most reps: more weight), then the earliest
+    workout. Exercises with no value for the metric (no weighted set, no volume) have no row.
+    """
+    ranked, carried = STRENGTH_METRICS[metric]
+    first = ranked[0]
+    present: dict[str, Any] = {"$ne": None}
+    if metric == "volume":
+        present = {"$gt": 0}
+    order: dict[str, int] = {"exercise_id": 1}
+    order.update({name: -1 for name in ranked})
+    order.update({"started_at": 1, "_id": 1})
+    fields = (*ranked, *carried, "workout_id", "started_at")
+    return [
+        {"$match": {"user_id": user_id, first: present}},
+        {"$sort": order},
+        {"$group": {"_id": "$exercise_id", **{f: {"$first": f"${f}"} for f in fields}}},
+        {"$sort": {"_id": 1}},
+    ]
+
+
+def estimated_1rm(weight_kg: float, reps: int) -> float:
+    """Epley's estimate, w x (1 + reps / 30); a single rep is the weight itself (what was lifted
+    once is the one-rep max, not 3 % more)."""
+    if reps == 1:
+        return weight_kg
+    return weight_kg * (1 + reps / 30)
+
+
+def _rank(value: float | None) -> float:
+    return -1.0 if value is None else value
+
+
+def strength_summaries(workout: Workout) -> list[dict[str, Any]]:
+    """The `strength_summaries` documents of a workout: one per exercise it has sets of."""
+    by_exercise: dict[PydanticObjectId, dict[str, Any]] = {}
+    for workout_set in workout.sets:
+        row = by_exercise.setdefault(
+            workout_set.exercise_id,
+            {
+                "_id": f"{workout.id}:{workout_set.exercise_id}",
+                "user_id": workout.user_id,
+                "workout_id": workout.id,
+                "exercise_id": workout_set.exercise_id,
+                "started_at": workout.started_at,
+                "heaviest_kg": None,
+                "heaviest_reps": None,
+                "most_reps": None,
+                "most_reps_kg": None,
+                "best_1rm_kg": None,
+                "best_1rm_weight_kg": None,
+                "best_1rm_reps": None,
+                "volume_kg": 0.0,
+            },
+        )
+        weight, reps = workout_set.weight_kg, workout_set.reps
+        # ties as the pipelines' sorts break them: a missing value ranks below any number
+        if weight is not None and (
+            row["heaviest_kg"] is None
+            or (weight, _rank(reps)) > (row["heaviest_kg"], _rank(row["heaviest_reps"]))
+        ):
+            row["heaviest_kg"], row["heaviest_reps"] = weight, reps
+        if reps is not None and (
+            row["most_reps"] is None
+            or (reps, _rank(weight)) > (row["most_reps"], _rank(row["most_reps_kg"]))
+        ):
+            row["most_reps"], row["most_reps_kg"] = reps, weight
+        if weight is not None and reps is not None:
+            row["volume_kg"] += weight * reps
+            if weight > 0 and reps > 0:
+                estimate = round(estimated_1rm(weight, reps), 2)
+                if row["best_1rm_kg"] is None or estimate > row["best_1rm_kg"]:
+                    row["best_1rm_kg"] = estimate
+                    row["best_1rm_weight_kg"], row["best_1rm_reps"] = weight, reps
+    for row in by_exercise.values():
+        row["volume_kg"] = round(row["volume_kg"], 3)
+    return list(by_exercise.values())

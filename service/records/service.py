@@ -1,0 +1,327 @@
+"""Personal records: kept in step with runs and workouts through the hooks, read in bounded steps.
+
+- Best efforts: each run with a timed route has up to seven `best_efforts` rows (one per
+  standard distance), computed when the run is recorded, when it moves in time or gains/loses
+  its route, deleted with it. A record is one indexed find_one per distance.
+- Longest run, longest duration, highest score: straight from `runs` through the
+  `user_distance` / `user_duration` / `user_score` indexes (nothing derived to keep in step).
+- Biggest week and month: aggregated from the runner's score buckets (`kind_entity_day`).
+- Strength: one `strength_summaries` row per (workout, exercise), written by the workout hooks,
+  aggregated per exercise; the highest-volume workout comes from `workouts` (`user_volume`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from beanie import PydanticObjectId
+from pymongo import ReplaceOne
+
+from documents import (
+    BestEffort,
+    Exercise,
+    Run,
+    RunRoute,
+    ScoreBucket,
+    StrengthSummary,
+    User,
+    Workout,
+)
+from service import events
+from service.records import efforts, pipelines
+from service.records.schemas import (
+    BestEffortRead,
+    BestOneRepMax,
+    ExerciseRecords,
+    ExerciseVolume,
+    HeaviestSet,
+    MostReps,
+    PeriodRecord,
+    RecordsRead,
+    RunningRecords,
+    RunRecord,
+    StrengthRecords,
+    WorkoutVolume,
+)
+
+log = logging.getLogger("service.records")
+
+# a route this long is computed in a worker thread (~0.1 s of CPU at 20,000 points)
+_THREAD_POINTS = 2_000
+
+
+# --- best efforts -----------------------------------------------------------------------------
+
+
+def effort_rows(
+    *, run_id: Any, user_id: Any, started_at: Any, route: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The `best_efforts` documents of one run from its stored route (none without times)."""
+    timestamps = route.get("timestamps")
+    coordinates = (route.get("geometry") or {}).get("coordinates") or []
+    if not timestamps or len(timestamps) != len(coordinates):
+        return []
+    found = efforts.best_efforts(coordinates, timestamps)
+    return [
+        {
+            "_id": f"{run_id}:{name}",
+            "user_id": user_id,
+            "run_id": run_id,
+            "distance": name,
+            "seconds": round(effort.seconds, 3),
+            "started_at": started_at,
+            "start_m": round(effort.start_m, 1),
+        }
+        for name, effort in found.items()
+    ]
+
+
+async def _route_of(run_id: PydanticObjectId) -> dict[str, Any] | None:
+    projection = {"geometry.coordinates": 1, "timestamps": 1}
+    document: dict[str, Any] | None = await RunRoute.get_motor_collection().find_one(
+        {"_id": run_id}, projection
+    )
+    return document
+
+
+async def refresh_efforts(run: Run) -> None:
+    """(Re)compute and store one run's best efforts from its stored route."""
+    collection = BestEffort.get_motor_collection()
+    route = await _route_of(run.id) if run.has_route else None  # type: ignore[arg-type]
+    rows: list[dict[str, Any]] = []
+    if route is not None:
+        kwargs = {"run_id": run.id, "user_id": run.user_id, "started_at": run.started_at}
+        if len(route.get("timestamps") or ()) > _THREAD_POINTS:
+            rows = await asyncio.to_thread(lambda: effort_rows(route=route, **kwargs))
+        else:
+            rows = effort_rows(route=route, **kwargs)
+    if rows:
+        await collection.bulk_write(
+            [ReplaceOne({"_id": row["_id"]}, row, upsert=True) for row in rows], ordered=False
+        )
+    await collection.delete_many(
+        {"run_id": run.id, "distance": {"$nin": [row["distance"] for row in rows]}}
+    )
+    if rows and await Run.get_motor_collection().find_one({"_id": run.id}, {"_id": 1}) is None:
+        # deleted while we computed: its delete hook may have run before these rows existed
+        await collection.delete_many({"run_id": run.id})
+
+
+async def _on_run_recorded(*, run: Run) -> None:
+    if run.has_route:
+        await refresh_efforts(run)
+
+
+async def _on_run_changed(*, before: Run, after: Run) -> None:
+    if before.has_route != after.has_route or (
+        after.has_route and before.started_at != after.started_at
+    ):
+        await refresh_efforts(after)
+
+
+# run ids whose rows a `runs_deleted` batch already removed: their `run_deleted` skips the trip
+_deleted_in_batch: set[PydanticObjectId] = set()
+
+
+async def _on_run_deleted(*, run: Run) -> None:
+    if run.id in _deleted_in_batch:
+        _deleted_in_batch.discard(run.id)
+        return
+    if run.has_route:
+        await BestEffort.get_motor_collection().delete_many({"run_id": run.id})
+
+
+async def _on_runs_deleted(*, user: User, runs: list[Run]) -> None:
+    routed = [run.id for run in runs if run.has_route]
+    if routed:
+        await BestEffort.get_motor_collection().delete_many(
+            {"user_id": user.id, "run_id": {"$in": routed}}
+        )
+        _deleted_in_batch.update(r for r in routed if r is not None)
+
+
+# --- strength summaries -----------------------------------------------------------------------
+
+
+async def refresh_summaries(workout: Workout) -> None:
+    """(Re)write one workout's per-exercise summaries."""
+    collection = StrengthSummary.get_motor_collection()
+    rows = pipelines.strength_summaries(workout)
+    if rows:
+        await collection.bulk_write(
+            [ReplaceOne({"_id": row["_id"]}, row, upsert=True) for row in rows], ordered=False
+        )
+    await collection.delete_many(
+        {"workout_id": workout.id, "_id": {"$nin": [row["_id"] for row in rows]}}
+    )
+    if await Workout.get_motor_collection().find_one({"_id": workout.id}, {"_id": 1}) is None:
+        await collection.delete_many({"workout_id": workout.id})
+
+
+async def _on_workout_recorded(*, workout: Workout) -> None:
+    await refresh_summaries(workout)
+
+
+async def _on_workout_changed(*, before: Workout, after: Workout) -> None:
+    await refresh_summaries(after)
+
+
+async def _on_workout_deleted(*, workout: Workout) -> None:
+    await StrengthSummary.get_motor_collection().delete_many({"workout_id": workout.id})
+
+
+async def _on_user_deleted(*, user: User) -> None:
+    await BestEffort.get_motor_collection().delete_many({"user_id": user.id})
+    await StrengthSummary.get_motor_collection().delete_many({"user_id": user.id})
+
+
+events.run_recorded.connect(_on_run_recorded)
+events.run_changed.connect(_on_run_changed)
+events.run_deleted.connect(_on_run_deleted)
+events.runs_deleted.connect(_on_runs_deleted)
+events.workout_recorded.connect(_on_workout_recorded)
+events.workout_changed.connect(_on_workout_changed)
+events.workout_deleted.connect(_on_workout_deleted)
+events.user_deleted.connect(_on_user_deleted)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+async def _best_efforts(user_id: PydanticObjectId) -> list[BestEffortRead]:
+    collection = BestEffort.get_motor_collection()
+    found: list[BestEffortRead] = []
+    for name, metres in efforts.DISTANCES:
+        row = await collection.find_one(
+            {"user_id": user_id, "distance": name}, sort=[("seconds", 1), ("_id", 1)]
+        )
+        if row is None:
+            continue
+        seconds = row["seconds"]
+        found.append(
+            BestEffortRead(
+                distance=name,
+                distance_m=metres,
+                seconds=round(seconds, 1),
+                pace_s_per_km=round(seconds * 1000 / metres, 1),
+                run_id=str(row["run_id"]),
+                started_at=row["started_at"],
+            )
+        )
+    return found
+
+
+async def _top_run(user_id: PydanticObjectId, field: str) -> RunRecord | None:
+    row = await Run.get_motor_collection().find_one(
+        {"user_id": user_id},
+        {"started_at": 1, "distance_km": 1, "duration_s": 1, "score": 1},
+        sort=[(field, -1), ("_id", 1)],
+    )
+    if row is None:
+        return None
+    return RunRecord(
+        run_id=str(row["_id"]),
+        started_at=row["started_at"],
+        distance_km=row["distance_km"],
+        duration_s=row["duration_s"],
+        score=row["score"],
+    )
+
+
+async def _period(pipeline: pipelines.Pipeline, *, week: bool) -> PeriodRecord | None:
+    rows = await ScoreBucket.get_motor_collection().aggregate(pipeline).to_list(length=1)
+    if not rows:
+        return None
+    row = rows[0]
+    start = pipelines.week_start(int(row["_id"])) if week else row["_id"]
+    return PeriodRecord(
+        start=start.date(), distance_km=round(row["distance_m"] / 1000, 3), runs=row["runs"]
+    )
+
+
+async def _strength(user_id: PydanticObjectId) -> StrengthRecords:
+    collection = StrengthSummary.get_motor_collection()
+    best: dict[str, dict[Any, dict[str, Any]]] = {}
+    for metric in pipelines.STRENGTH_METRICS:
+        rows = await collection.aggregate(pipelines.strength_best(user_id, metric)).to_list(None)
+        best[metric] = {row["_id"]: row for row in rows}
+    exercise_ids: set[Any] = set().union(*(rows.keys() for rows in best.values()))
+    names = await _exercise_names(exercise_ids)
+    exercises: list[ExerciseRecords] = []
+    for exercise_id in exercise_ids:
+        heaviest = best["heaviest"].get(exercise_id)
+        most = best["most_reps"].get(exercise_id)
+        one_rm = best["best_1rm"].get(exercise_id)
+        volume = best["volume"].get(exercise_id)
+        exercises.append(
+            ExerciseRecords(
+                exercise_id=str(exercise_id),
+                exercise_name=names.get(exercise_id),
+                heaviest_set=HeaviestSet(
+                    **_ref(heaviest),
+                    weight_kg=heaviest["heaviest_kg"],
+                    reps=heaviest["heaviest_reps"],
+                )
+                if heaviest
+                else None,
+                most_reps=MostReps(
+                    **_ref(most), reps=most["most_reps"], weight_kg=most["most_reps_kg"]
+                )
+                if most
+                else None,
+                best_estimated_1rm=BestOneRepMax(
+                    **_ref(one_rm),
+                    estimated_1rm_kg=one_rm["best_1rm_kg"],
+                    weight_kg=one_rm["best_1rm_weight_kg"],
+                    reps=one_rm["best_1rm_reps"],
+                )
+                if one_rm
+                else None,
+                highest_volume=ExerciseVolume(**_ref(volume), volume_kg=volume["volume_kg"])
+                if volume
+                else None,
+            )
+        )
+    exercises.sort(key=lambda e: ((e.exercise_name or "").casefold(), e.exercise_id))
+    top = await Workout.get_motor_collection().find_one(
+        {"user_id": user_id, "volume_kg": {"$gt": 0}},
+        {"started_at": 1, "volume_kg": 1},
+        sort=[("volume_kg", -1), ("_id", 1)],
+    )
+    highest = (
+        WorkoutVolume(
+            workout_id=str(top["_id"]), started_at=top["started_at"], volume_kg=top["volume_kg"]
+        )
+        if top
+        else None
+    )
+    return StrengthRecords(exercises=exercises, highest_volume_workout=highest)
+
+
+def _ref(row: dict[str, Any]) -> dict[str, Any]:
+    return {"workout_id": str(row["workout_id"]), "started_at": row["started_at"]}
+
+
+async def _exercise_names(ids: Iterable[Any]) -> dict[Any, str]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    cursor = Exercise.get_motor_collection().find({"_id": {"$in": wanted}}, {"name": 1})
+    return {row["_id"]: row["name"] async for row in cursor}
+
+
+async def read(*, user: User) -> RecordsRead:
+    """Every personal record of `user`."""
+    assert user.id is not None
+    running = RunningRecords(
+        best_efforts=await _best_efforts(user.id),
+        longest_run=await _top_run(user.id, "distance_km"),
+        longest_duration=await _top_run(user.id, "duration_s"),
+        highest_score=await _top_run(user.id, "score"),
+        biggest_week=await _period(pipelines.biggest_week(user.id), week=True),
+        biggest_month=await _period(pipelines.biggest_month(user.id), week=False),
+    )
+    return RecordsRead(user_id=str(user.id), running=running, strength=await _strength(user.id))
