@@ -42,9 +42,18 @@ runs_deleted = Hook("runs.deleted")
 workout_recorded = Hook("workout.recorded")
 workout_changed = Hook("workout.changed")
 workout_deleted = Hook("workout.deleted")
+# workouts_deleted(user=User, workouts=list[Workout]): a batch of a user's workouts deleted
+# together (account deletion); each workout is also announced with workout_deleted
+workouts_deleted = Hook("workouts.deleted")
 # xp_changed(user_id, delta, xp, level, kind, source_id, at): a ledger entry moved a user's XP
 # (service.xp.ledger); badges (level rule) and `xp` challenges listen
 xp_changed = Hook("xp.changed")
 # user_updated(before=User, after=User); user_deleted(user=User)
 user_updated = Hook("user.updated")
 user_deleted = Hook("user.deleted")
+# team_updated(before=Team, after=Team) after a rename, description, visibility or owner change;
+# team_deleted(team=Team) once the team is gone; city_updated(before=City, after=City) after a
+# rename or country change (a rename also renames its city team, without a team_updated)
+team_updated = Hook("team.updated")
+team_deleted = Hook("team.deleted")
+city_updated = Hook("city.updated")

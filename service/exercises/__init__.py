@@ -1,0 +1,1 @@
+"""The exercise catalogue: public standard exercises (admin-managed) and users' private ones."""

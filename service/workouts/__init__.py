@@ -1,0 +1,1 @@
+"""Workouts: strength and conditioning sessions made of sets of catalogue exercises."""
