@@ -21,18 +21,14 @@ from service.competitions.router import router as competitions_router
 from service.demo import load_demo
 from service.docs import install_docs
 from service.errors import install_error_handlers, install_problem_openapi
-from service.export.router import router as export_router
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
 from service.health.router import router as health_router
-from service.imports import service as imports
-from service.imports.router import router as imports_router
 from service.leaderboards.router import router as leaderboards_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.records.router import router as records_router
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
-from service.stats.router import router as stats_router
 from service.teams.router import router as teams_router
 from service.workouts.router import router as workouts_router
 from service.xp.router import router as xp_router
@@ -46,11 +42,8 @@ ROUTERS = [
     cities_router,
     teams_router,
     runs_router,
-    imports_router,
-    export_router,
     exercises_router,
     workouts_router,
-    stats_router,
     leaderboards_router,
     competitions_router,
     athletes_router,
@@ -124,13 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # activity files are the one body allowed past MAX_BODY_BYTES (up to MAX_UPLOAD_BYTES)
-    upload_bytes = settings.max_upload_bytes + imports.MULTIPART_OVERHEAD_BYTES
-    app.add_middleware(
-        BodySizeLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        routes={("POST", imports.IMPORT_PATH): max(upload_bytes, settings.max_body_bytes)},
-    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ratelimit.RateLimitHeadersMiddleware)
     origins = settings.cors_origin_list
