@@ -666,3 +666,69 @@ async def test_refresh_is_idempotent_and_forgets_a_deleted_run(
     await Run.get_motor_collection().delete_one({"_id": stored.id})
     await records.refresh_efforts(stored)
     assert await BestEffort.find_all().count() == 0
+
+
+# --- rebuild ------------------------------------------------------------------------------------
+
+
+async def test_rebuild_finds_and_repairs_drift(client: httpx.AsyncClient, runner: Account) -> None:
+    from service.records import rebuild
+
+    run = await post_run(client, runner, route=paced_route(VARIED), duration_s=1680)
+    squat = await exercise("Front squat", ["reps", "weight_kg"])
+    assert squat.id is not None
+    workout = await record_workout(
+        runner.id,
+        START + timedelta(days=1),
+        [WorkoutSet(exercise_id=squat.id, reps=5, weight_kg=90)],
+    )
+    assert (await rebuild.verify()).clean
+
+    efforts_collection = BestEffort.get_motor_collection()
+    await efforts_collection.update_one({"_id": f"{run['id']}:1k"}, {"$set": {"seconds": 1.0}})
+    await efforts_collection.delete_one({"_id": f"{run['id']}:400m"})
+    ghost = PydanticObjectId()
+    await efforts_collection.insert_one(
+        {
+            "_id": f"{ghost}:1k",
+            "user_id": PydanticObjectId(runner.id),
+            "run_id": ghost,
+            "distance": "1k",
+            "seconds": 2.0,
+            "started_at": START,
+            "start_m": 0.0,
+        }
+    )
+    await StrengthSummary.get_motor_collection().delete_many({"workout_id": workout.id})
+    best = efforts_by_name(await get_records(client, runner, runner.id))
+    assert best["1k"]["seconds"] == 1.0  # the tampered row is what records read
+
+    drift = await rebuild.verify()
+    assert drift.counts() == {
+        "best_efforts missing": 1,
+        "best_efforts changed": 1,
+        "best_efforts orphaned": 1,
+        "strength_summaries missing": 1,
+        "strength_summaries changed": 0,
+        "strength_summaries orphaned": 0,
+    }
+    await rebuild.repair()
+    assert (await rebuild.verify()).clean
+    body = await get_records(client, runner, runner.id)
+    assert efforts_by_name(body)["1k"]["seconds"] == pytest.approx(240, abs=0.1)
+    assert efforts_by_name(body)["1k"]["run_id"] == run["id"]
+    assert body["strength"]["exercises"][0]["heaviest_set"]["weight_kg"] == 90
+
+
+def test_imported_distances_are_used_when_the_route_has_them() -> None:
+    # three points 1 km apart each, but the device says the second leg was a pause (no distance)
+    coordinates = [[2.35, 48.85 + i * 1000 / METRES_PER_DEGREE] for i in range(3)]
+    timestamps = [START + timedelta(seconds=s) for s in (0, 300, 600)]
+    own = efforts.best_efforts(coordinates, timestamps)
+    assert own["1k"].seconds == pytest.approx(300)
+    assert "1mile" in own
+    device = efforts.best_efforts(coordinates, timestamps, [0.0, 1000.0, 1000.0])
+    assert set(device) == {"400m", "1k"}
+    assert device["1k"].seconds == pytest.approx(300)
+    # distances that step back are not trusted: the haversine sum is used
+    assert set(efforts.best_efforts(coordinates, timestamps, [0.0, 1000.0, 900.0])) == set(own)

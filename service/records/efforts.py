@@ -115,12 +115,26 @@ def best_effort(distances: Sequence[float], times: Sequence[float], target: floa
 
 
 def best_efforts(
-    coordinates: Sequence[Sequence[float]], timestamps: Sequence[datetime]
+    coordinates: Sequence[Sequence[float]],
+    timestamps: Sequence[datetime],
+    distances: Sequence[float] | None = None,
 ) -> dict[str, Effort]:
-    """Every standard distance the route covers, by name (see DISTANCES)."""
+    """Every standard distance the route covers, by name (see DISTANCES).
+
+    `distances`: the route's own cumulative distances when it has them (an imported track: the
+    device's, or the haversine sum within segments, so a gap between segments adds nothing);
+    else, or when they are not non-decreasing, the haversine sum between consecutive positions.
+    """
     if len(coordinates) != len(timestamps) or len(coordinates) < 2:
         return {}
-    distances = cumulative_distances(coordinates)
+    if (
+        distances is None
+        or len(distances) != len(coordinates)
+        or any(b < a for a, b in itertools.pairwise(distances))
+    ):
+        distances = cumulative_distances(coordinates)
+    else:
+        distances = [d - distances[0] for d in distances]
     times = seconds_since_start(timestamps)
     found: dict[str, Effort] = {}
     for name, metres in DISTANCES:

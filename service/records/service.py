@@ -64,7 +64,7 @@ def effort_rows(
     coordinates = (route.get("geometry") or {}).get("coordinates") or []
     if not timestamps or len(timestamps) != len(coordinates):
         return []
-    found = efforts.best_efforts(coordinates, timestamps)
+    found = efforts.best_efforts(coordinates, timestamps, route.get("distances"))
     return [
         {
             "_id": f"{run_id}:{name}",
@@ -80,7 +80,7 @@ def effort_rows(
 
 
 async def _route_of(run_id: PydanticObjectId) -> dict[str, Any] | None:
-    projection = {"geometry.coordinates": 1, "timestamps": 1}
+    projection = {"geometry.coordinates": 1, "timestamps": 1, "distances": 1}
     document: dict[str, Any] | None = await RunRoute.get_motor_collection().find_one(
         {"_id": run_id}, projection
     )

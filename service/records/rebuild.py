@@ -1,0 +1,151 @@
+"""Recompute the records' derived rows from their sources, compare, repair the drift.
+
+`best_efforts` from the runs' timed routes (one route in memory at a time) and
+`strength_summaries` from the workouts. `repair` writes only the differences (replace by id,
+delete by id). Changes made while it runs can race with it: run it in a quiet moment, then
+`verify` again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import DeleteOne, ReplaceOne
+
+from documents import BestEffort, Run, RunRoute, StrengthSummary, Workout
+from service.records import pipelines
+from service.records.service import effort_rows
+
+_BATCH = 1_000
+_FLOAT_FIELDS = ("seconds", "start_m", "volume_kg", "best_1rm_kg")
+
+
+@dataclass
+class Drift:
+    """Ids of derived rows per collection: missing (the source says so), changed, orphaned."""
+
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    orphaned: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not any(
+            ids for part in (self.missing, self.changed, self.orphaned) for ids in part.values()
+        )
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for label, part in (
+            ("missing", self.missing),
+            ("changed", self.changed),
+            ("orphaned", self.orphaned),
+        ):
+            for collection, ids in part.items():
+                out[f"{collection} {label}"] = len(ids)
+        return out
+
+
+def _same(stored: dict[str, Any], expected: dict[str, Any]) -> bool:
+    if stored.keys() != expected.keys():
+        return False
+    for key, value in expected.items():
+        other = stored[key]
+        if key in _FLOAT_FIELDS and value is not None and other is not None:
+            if abs(float(other) - float(value)) > 1e-6:
+                return False
+        elif key == "started_at":
+            if other.replace(tzinfo=None) != value.replace(tzinfo=None):
+                return False
+        elif other != value:
+            return False
+    return True
+
+
+async def _expected_efforts() -> Any:
+    """(run id, expected rows) for every run with a route, one route read at a time."""
+    runs = (
+        Run.get_motor_collection()
+        .find({"has_route": True}, {"user_id": 1, "started_at": 1})
+        .sort("_id", 1)
+    )
+    async for run in runs:
+        route = await RunRoute.get_motor_collection().find_one(
+            {"_id": run["_id"]}, {"geometry.coordinates": 1, "timestamps": 1, "distances": 1}
+        )
+        rows = (
+            effort_rows(
+                run_id=run["_id"],
+                user_id=run["user_id"],
+                started_at=run["started_at"],
+                route=route,
+            )
+            if route is not None
+            else []
+        )
+        yield run["_id"], rows
+
+
+async def _compare(
+    collection: Any, owner_field: str, expected: Any, name: str, drift: Drift, fixes: list[Any]
+) -> None:
+    missing = drift.missing.setdefault(name, [])
+    changed = drift.changed.setdefault(name, [])
+    orphaned = drift.orphaned.setdefault(name, [])
+    owners: set[Any] = set()
+    async for owner, rows in expected:
+        owners.add(owner)
+        stored = {doc["_id"]: doc async for doc in collection.find({owner_field: owner})}
+        for row in rows:
+            doc = stored.pop(row["_id"], None)
+            if doc is None:
+                missing.append(row["_id"])
+            elif not _same(doc, row):
+                changed.append(row["_id"])
+            else:
+                continue
+            fixes.append(ReplaceOne({"_id": row["_id"]}, row, upsert=True))
+        for doc_id in stored:
+            orphaned.append(doc_id)
+            fixes.append(DeleteOne({"_id": doc_id}))
+    # rows whose source is gone altogether (walked by id, in pages)
+    async for doc in collection.find({}, {owner_field: 1}).sort("_id", 1):
+        if doc[owner_field] not in owners:
+            orphaned.append(doc["_id"])
+            fixes.append(DeleteOne({"_id": doc["_id"]}))
+
+
+async def _expected_summaries() -> Any:
+    async for raw in Workout.get_motor_collection().find({}).sort("_id", 1):
+        workout = Workout.model_validate(raw)
+        yield workout.id, pipelines.strength_summaries(workout)
+
+
+async def _run(*, write: bool) -> Drift:
+    drift = Drift()
+    for collection, owner_field, expected, name in (
+        (BestEffort.get_motor_collection(), "run_id", _expected_efforts(), "best_efforts"),
+        (
+            StrengthSummary.get_motor_collection(),
+            "workout_id",
+            _expected_summaries(),
+            "strength_summaries",
+        ),
+    ):
+        fixes: list[Any] = []
+        await _compare(collection, owner_field, expected, name, drift, fixes)
+        if write:
+            for start in range(0, len(fixes), _BATCH):
+                await collection.bulk_write(fixes[start : start + _BATCH], ordered=True)
+    return drift
+
+
+async def verify() -> Drift:
+    """Compare the stored rows with what the runs' routes and the workouts say."""
+    return await _run(write=False)
+
+
+async def repair() -> Drift:
+    """Like verify, then write the differences; returns what differed."""
+    return await _run(write=True)
