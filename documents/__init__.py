@@ -1,5 +1,6 @@
 """Beanie documents, one module per aggregate; DOCUMENTS is what init_beanie registers."""
 
+from documents.activity_import import ActivityImport
 from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.login_failure import LoginFailure
@@ -24,6 +25,7 @@ DOCUMENTS = [
     ScoreBucket,
     IdempotencyKey,
     RunSlotLease,
+    ActivityImport,
     Competition,
     Event,
     Athlete,
@@ -38,6 +40,7 @@ DOCUMENTS = [
 
 __all__ = [
     "DOCUMENTS",
+    "ActivityImport",
     "Athlete",
     "BestEffort",
     "CalendarEntry",

@@ -88,6 +88,10 @@ class RunRoute(Document):
     elevations: list[float] | None = None
     timestamps: list[datetime] | None = None
     heart_rates: list[int | None] | None = None  # beats per minute, parallel to the positions
+    # imported tracks: cumulative metres at each position, as the file measured them (the
+    # device's distance, else the haversine sum within segments: a gap between segments adds
+    # nothing). None (typed-in routes): splits measure along the positions
+    distances: list[float] | None = None
 
     class Settings:
         name = "run_routes"

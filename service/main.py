@@ -24,6 +24,8 @@ from service.errors import install_error_handlers, install_problem_openapi
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
 from service.health.router import router as health_router
+from service.imports import service as imports
+from service.imports.router import router as imports_router
 from service.leaderboards.router import router as leaderboards_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.records.router import router as records_router
@@ -42,6 +44,7 @@ ROUTERS = [
     cities_router,
     teams_router,
     runs_router,
+    imports_router,
     exercises_router,
     workouts_router,
     leaderboards_router,
@@ -117,7 +120,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # activity files are the one body allowed past MAX_BODY_BYTES (up to MAX_UPLOAD_BYTES)
+    upload_bytes = settings.max_upload_bytes + imports.MULTIPART_OVERHEAD_BYTES
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        routes={("POST", imports.IMPORT_PATH): max(upload_bytes, settings.max_body_bytes)},
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ratelimit.RateLimitHeadersMiddleware)
     origins = settings.cors_origin_list

@@ -22,6 +22,8 @@ from service.security import CurrentUser
 
 router = APIRouter(tags=["runs"])
 
+GPX_MEDIA_TYPE = "application/gpx+xml"
+
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
@@ -137,6 +139,29 @@ async def list_user_runs(
 async def get_run(user: CurrentUser, run: RunDep) -> RunDetail:
     """Any run; its GPS route is included for its runner only."""
     return await runs.read(run=run, viewer=user)
+
+
+@router.get(
+    "/runs/{run_id}/route.gpx",
+    summary="A run's route as GPX",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {GPX_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "description": "GPX 1.1: one track with times, elevations and heart rate "
+            "(gpxtpx:TrackPointExtension), as an attachment",
+        },
+        **problem_responses(401, 403, 404),
+    },
+)
+async def get_route_gpx(user: CurrentUser, run: RunDep) -> Response:
+    """Download your run's GPS route as a GPX 1.1 file (404 when the run has no route)."""
+    content = await runs.route_gpx(run=run, viewer=user)
+    return Response(
+        content,
+        media_type=GPX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="run-{run.id}.gpx"'},
+    )
 
 
 @router.patch(

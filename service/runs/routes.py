@@ -1,12 +1,14 @@
 """GPS routes of runs: GeoJSON in the API, a 2-D LineString plus parallel arrays in `run_routes`.
 
-The 2dsphere index takes [lon, lat] positions, so elevations and timestamps live beside the
-geometry and are zipped back into [lon, lat, ele] positions for the owner. Routes are written
-and read as plain dicts: Beanie's per-value Python encoder costs ~0.3 s on a 20,000-point track.
+The 2dsphere index takes [lon, lat] positions, so elevations, timestamps, heart rates and (for
+imported tracks) cumulative distances live beside the geometry; elevations are zipped back
+into [lon, lat, ele] positions for the owner. Routes are written and read as plain dicts:
+Beanie's per-value Python encoder costs ~0.3 s on a 20,000-point track.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -29,8 +31,35 @@ def to_document(
     }
 
 
+def document(
+    *,
+    run_id: PydanticObjectId,
+    user_id: PydanticObjectId,
+    coordinates: list[list[float]],
+    elevations: list[float] | None = None,
+    timestamps: list[datetime] | None = None,
+    heart_rates: list[int | None] | None = None,
+    distances: list[float] | None = None,
+) -> dict[str, Any]:
+    """The `run_routes` document of an imported track: [lon, lat] positions and, parallel to
+    them, elevations, times, heart rates and cumulative distances (metres)."""
+    return {
+        "_id": run_id,
+        "user_id": user_id,
+        "geometry": {"type": "LineString", "coordinates": coordinates},
+        "elevations": elevations,
+        "timestamps": timestamps,
+        "heart_rates": heart_rates,
+        "distances": distances,
+    }
+
+
 async def insert(*, run_id: PydanticObjectId, user_id: PydanticObjectId, route: RouteIn) -> None:
     document = to_document(run_id=run_id, user_id=user_id, route=route)
+    await RunRoute.get_motor_collection().insert_one(document)
+
+
+async def insert_document(document: dict[str, Any]) -> None:
     await RunRoute.get_motor_collection().insert_one(document)
 
 
@@ -39,9 +68,19 @@ def to_geojson(document: dict[str, Any]) -> RouteOut:
     elevations = document.get("elevations")
     if elevations is not None:
         coordinates = [[*p, e] for p, e in zip(coordinates, elevations, strict=True)]
-    return RouteOut(coordinates=coordinates, timestamps=document.get("timestamps"))
+    return RouteOut(
+        coordinates=coordinates,
+        timestamps=document.get("timestamps"),
+        heart_rates=document.get("heart_rates"),
+    )
+
+
+async def get_document(run_id: PydanticObjectId) -> dict[str, Any] | None:
+    """The stored `run_routes` document, as a plain dict."""
+    found: dict[str, Any] | None = await RunRoute.get_motor_collection().find_one({"_id": run_id})
+    return found
 
 
 async def get(run_id: PydanticObjectId) -> RouteOut | None:
-    document = await RunRoute.get_motor_collection().find_one({"_id": run_id})
-    return to_geojson(document) if document is not None else None
+    found = await get_document(run_id)
+    return to_geojson(found) if found is not None else None

@@ -111,6 +111,24 @@ class RouteOut(BaseModel):
     type: Literal["LineString"] = "LineString"
     coordinates: list[list[float]]
     timestamps: list[datetime] | None = None
+    heart_rates: list[int | None] | None = Field(
+        default=None,
+        description="Beats per minute per position; present only when the route has them "
+        "(imported files)",
+        exclude_if=lambda value: value is None,
+    )
+
+
+class Split(BaseModel):
+    """One kilometre of a run with a timed route (the last one may be partial)."""
+
+    km: int = Field(description="1 for the first kilometre, ...")
+    distance_km: float = Field(description="1.0, or less for the last, partial split")
+    duration_s: float = Field(description="Clock time between the split's ends (pauses count)")
+    pace_s_per_km: float
+    elevation_gain_m: float | None = Field(
+        default=None, description="Sum of the rises within the split; null without elevations"
+    )
 
 
 class RunCreate(RunInput):
@@ -164,14 +182,25 @@ class RunRead(BaseModel):
     elevation_gain_m: float | None
     notes: str | None
     has_route: bool
+    elapsed_s: int | None = Field(
+        default=None, description="Imported runs: last - first timestamp (duration_s is moving)"
+    )
+    avg_hr: int | None = None
+    max_hr: int | None = None
+    source: Literal["manual", "gpx", "tcx", "fit"] = Field(
+        default="manual", description="manual (POST /runs) or the imported file's format"
+    )
     created_at: datetime
     updated_at: datetime
 
 
 class RunDetail(RunRead):
-    """A single run; `route` is filled in for its owner only."""
+    """A single run; `route` and `splits` are filled in for its owner only."""
 
     route: RouteOut | None = None
+    splits: list[Split] | None = Field(
+        default=None, description="Per kilometre, when the route has timestamps"
+    )
 
 
 class RunConflictProblem(Problem):
