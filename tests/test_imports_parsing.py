@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import itertools
 import math
+import random
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -360,6 +361,22 @@ def test_bogus_year_points_are_dropped() -> None:
     assert any("2 point(s) with an impossible date" in w for w in parsed.warnings)
 
 
+def test_dates_at_the_ends_of_the_calendar_are_bogus_not_errors() -> None:
+    points = (
+        trkpt(0, time="0001-01-01T00:00:00+02:00")
+        + trkpt(1, time="9999-12-31T23:59:59-05:00")
+        + trkpt(2, time="yesterday")
+        + trkpt(3)
+        + trkpt(4)
+    )
+
+    parsed = run(gpx_text(points))
+
+    [activity] = parsed.activities
+    assert activity.started_at == T0 + timedelta(seconds=30)
+    assert len(activity.points) == 2
+
+
 def test_clock_jumping_days_never_makes_a_days_long_run() -> None:
     before = gpx_points(5)
     after = gpx_points(30, start=T0 + timedelta(days=3, seconds=50), lat0=48.0 + 5 * STEP_DEG)
@@ -674,6 +691,28 @@ def test_format_and_encoding_come_from_the_content() -> None:
     for content in (latin, with_bom, utf16):
         [activity] = run(content).activities
         assert activity.elapsed_s == 10
+
+
+@pytest.mark.parametrize("kind", ["gpx", "tcx", "fit"])
+def test_corrupt_bytes_are_refused_or_read_never_crash(kind: str) -> None:
+    content = {
+        "gpx": lambda: gpx_file(gpx_points(30, hr=120)),
+        "tcx": lambda: tcx_file(_laps(T0)),
+        "fit": lambda: fit_file(40, session={"total_timer_time": 300}),
+    }[kind]()
+    rng = random.Random(8)
+    for _ in range(300):
+        damaged = bytearray(content)
+        if rng.random() < 0.3:
+            damaged = damaged[: rng.randrange(len(damaged))]
+        else:
+            for _ in range(rng.randint(1, 8)):
+                damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            parsed = run(bytes(damaged))
+        except ImportFileError:
+            continue
+        assert parsed.activities
 
 
 def test_empty_file_is_refused() -> None:

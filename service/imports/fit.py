@@ -110,6 +110,9 @@ def read(content: bytes) -> list[RawActivity]:
         raise ImportFileError(f"not a valid FIT file: {e}") from None
     except fitdecode.FitError as e:
         raise ImportFileError(f"malformed FIT file: {e}") from None
+    except Exception:  # fitdecode trips over corrupt bytes in many ways
+        # (struct.error, TypeError, AssertionError...) before it reaches the CRC at the end
+        raise ImportFileError("malformed FIT file: corrupt data") from None
     if not sessions:
         if not points:
             raise ImportFileError("FIT file has no activity (no session and no records)")

@@ -41,7 +41,7 @@ def _heart_rate(extensions: Iterable[Element]) -> float | None:
 def read(text: str) -> RawActivity:
     try:
         gpx = gpxpy.parse(text)
-    except gpxpy.gpx.GPXException:
+    except Exception:  # GPXException mostly; any refusal of gpxpy is handled alike
         # gpxpy gives up on the whole file (one bad value, or bad XML): read it ourselves,
         # which is lenient per point and names the line of truly malformed XML
         return _read_lenient(text)

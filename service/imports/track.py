@@ -121,7 +121,10 @@ def _clean(raw: list[RawPoint], now: datetime, notes: Notes) -> list[RawPoint]:
     isfinite = math.isfinite
     for p in raw:
         if p.time is not None:
-            t = to_utc(p.time)
+            try:
+                t = to_utc(p.time)
+            except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+                t = EARLIEST_TIME - FUTURE_SKEW
             if t < EARLIEST_TIME or t > latest:
                 notes.add("bad_time")
                 p.time = None
