@@ -31,6 +31,7 @@ from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.records.router import router as records_router
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
+from service.stats.router import router as stats_router
 from service.teams.router import router as teams_router
 from service.workouts.router import router as workouts_router
 from service.xp.router import router as xp_router
@@ -47,6 +48,7 @@ ROUTERS = [
     imports_router,
     exercises_router,
     workouts_router,
+    stats_router,
     leaderboards_router,
     competitions_router,
     athletes_router,
