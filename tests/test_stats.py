@@ -520,6 +520,48 @@ async def test_stats_follow_runs_recorded_edited_and_deleted_through_the_api(
     await assert_series_match(client, viewer, runner.id, history, rng)
 
 
+@pytest.mark.clock  # workouts are recorded up to today
+async def test_stats_follow_workouts_recorded_edited_and_deleted_through_the_api(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    rng = random.Random(12)
+    lifter, viewer = await api.user(), await api.user()
+    r = await client.get("/exercises", params={"search": "Back squat", "limit": 100})
+    squat = next(e["id"] for e in r.json()["items"] if e["name"] == "Back squat")
+    today = datetime.now(UTC).date()
+    history = History()
+
+    def sets() -> list[dict[str, Any]]:
+        return [
+            {"exercise_id": squat, "reps": rng.randint(1, 12), "weight_kg": rng.randint(20, 180)}
+            for _ in range(rng.randint(1, 8))
+        ]
+
+    for n in sorted(rng.sample(range(1, 90), 14)):
+        started = at(today - timedelta(days=n), rng.randint(0, 22))
+        payload = {"started_at": iso(started), "duration_s": rng.randint(600, 5400), "sets": sets()}
+        r = await client.post("/workouts", json=payload, headers=lifter.headers)
+        assert r.status_code == 201, r.text
+        history.add_workout(r.json())
+    await assert_stats_match(client, viewer, lifter.id, history, rng)
+    for workout_id in rng.sample(list(history.workouts), 6):
+        if rng.random() < 0.5:
+            r = await client.delete(f"/workouts/{workout_id}", headers=lifter.headers)
+            assert r.status_code == 204, r.text
+            del history.workouts[workout_id]
+            continue
+        moved = at(today - timedelta(days=rng.randint(1, 400)), 12)
+        r = await client.patch(
+            f"/workouts/{workout_id}",
+            json={"started_at": iso(moved), "sets": sets()},
+            headers=lifter.headers,
+        )
+        assert r.status_code == 200, r.text
+        history.add_workout(r.json())
+    await assert_stats_match(client, viewer, lifter.id, history, rng)
+    await assert_series_match(client, viewer, lifter.id, history, rng)
+
+
 async def test_a_user_without_activity_has_zeros(client: httpx.AsyncClient, api: Api) -> None:
     runner = await api.user()
     body = await get_stats(client, runner, runner.id, period="all")
