@@ -335,3 +335,60 @@ async def test_private_exercises_are_capped(
         409,
     )
     assert "At most 2" in str(body["detail"])
+
+
+async def test_a_workout_recorded_while_its_exercise_is_deleted_keeps_it(
+    client: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workout lands between the delete's in-use check and its delete: 409, both stay."""
+    me = await api.user()
+    mine = (await client.post("/exercises", json=exercise(), headers=me.headers)).json()
+    started = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    workout = {
+        "started_at": started,
+        "duration_s": 600,
+        "sets": [{"exercise_id": mine["id"], "reps": 5, "weight_kg": 60}],
+    }
+    check = exercises.in_use
+    recorded: list[httpx.Response] = []
+
+    async def in_use_then_recorded(exercise_id: Any) -> bool:
+        answer = await check(exercise_id)
+        if not recorded:
+            recorded.append(await client.post("/workouts", json=workout, headers=me.headers))
+        return answer
+
+    monkeypatch.setattr(exercises, "in_use", in_use_then_recorded)
+    assert_problem(await client.delete(f"/exercises/{mine['id']}", headers=me.headers), 409)
+    assert recorded[0].status_code == 201, recorded[0].text
+    r = await client.get(f"/exercises/{mine['id']}", headers=me.headers)
+    assert r.status_code == 200
+    assert r.json() == mine
+
+
+async def test_an_exercise_deleted_while_a_workout_is_recorded_refuses_the_workout(
+    client: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delete lands between the workout's check of its sets and its insert: 422."""
+    from documents import Workout
+
+    me = await api.user()
+    mine = (await client.post("/exercises", json=exercise(), headers=me.headers)).json()
+    started = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    workout = {
+        "started_at": started,
+        "duration_s": 600,
+        "sets": [{"exercise_id": mine["id"], "reps": 5, "weight_kg": 60}],
+    }
+    usable = exercises.usable
+
+    async def usable_then_deleted(ids: Any, user: Any) -> Any:
+        found = await usable(ids, user)
+        r = await client.delete(f"/exercises/{mine['id']}", headers=me.headers)
+        assert r.status_code == 204, r.text
+        return found
+
+    monkeypatch.setattr(exercises, "usable", usable_then_deleted)
+    body = assert_problem(await client.post("/workouts", json=workout, headers=me.headers), 422)
+    assert body["errors"][0]["loc"] == ["body", "sets", 0, "exercise_id"]
+    assert await Workout.find_all().count() == 0

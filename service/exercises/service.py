@@ -123,6 +123,14 @@ async def usable(ids: Iterable[PydanticObjectId], user: User) -> dict[PydanticOb
     return {e.id: e for e in found if e.id is not None}
 
 
+async def missing(ids: Iterable[PydanticObjectId]) -> list[PydanticObjectId]:
+    """Those of `ids` that name no exercise (any more)."""
+    wanted = list(dict.fromkeys(ids))
+    collection = Exercise.get_motor_collection()
+    found = {doc["_id"] async for doc in collection.find({"_id": {"$in": wanted}}, {"_id": 1})}
+    return [i for i in wanted if i not in found]
+
+
 async def names(ids: Iterable[PydanticObjectId]) -> dict[PydanticObjectId, str]:
     """Exercise names by id (for the sets of workouts being read)."""
     wanted = list(dict.fromkeys(ids))
@@ -237,9 +245,18 @@ async def delete(*, exercise: Exercise, actor: User) -> None:
     """Delete an exercise no workout uses (409 otherwise)."""
     _require_manager(exercise, actor, "delete")
     assert exercise.id is not None
+    in_use_detail = "This exercise is used by workouts and cannot be deleted; rename it instead"
     if await in_use(exercise.id):
-        raise Conflict("This exercise is used by workouts and cannot be deleted; rename it instead")
-    await Exercise.get_motor_collection().delete_one({"_id": exercise.id})
+        raise Conflict(in_use_detail)
+    collection = Exercise.get_motor_collection()
+    raw = await collection.find_one_and_delete({"_id": exercise.id})
+    if raw is None:
+        raise NotFound(f"Exercise {exercise.id} not found")
+    # A workout recorded between the check and the delete: put the exercise back. (Recording
+    # checks again after its insert, so one of the two always sees the other.)
+    if await in_use(exercise.id):
+        await collection.insert_one(raw)
+        raise Conflict(in_use_detail)
 
 
 async def _on_user_deleted(*, user: User) -> None:

@@ -211,8 +211,26 @@ async def record(*, user: User, data: WorkoutCreate) -> Workout:
         **derived(sets),
     )
     await workout.insert()
+    await _exercises_still_there(workout, sets)
     await events.workout_recorded.emit(workout=workout)
     return workout
+
+
+async def _exercises_still_there(workout: Workout, sets: list[WorkoutSet]) -> None:
+    """An exercise deleted between the check of the sets and the write: take the write back.
+
+    Deleting an exercise checks for workouts again after its delete, so one of the two sees
+    the other and no stored workout names an exercise that is gone.
+    """
+    gone = await exercises.missing(s.exercise_id for s in sets)
+    if not gone:
+        return
+    await Workout.get_motor_collection().delete_one({"_id": workout.id})
+    index = next(i for i, s in enumerate(sets) if s.exercise_id in gone)
+    raise Unprocessable(
+        f"sets.{index}.exercise_id: exercise {sets[index].exercise_id} was deleted meanwhile",
+        loc=("body", "sets", index, "exercise_id"),
+    )
 
 
 # --- editing ----------------------------------------------------------------------------------
