@@ -16,7 +16,7 @@ import httpx
 import pytest
 from beanie import PydanticObjectId
 
-from documents import BestEffort, Exercise, ScoreBucket, StrengthSummary, Workout
+from documents import BestEffort, ScoreBucket, StrengthSummary, Workout
 from documents.workout import WorkoutSet
 from service import events
 from service.records import efforts, pipelines
@@ -492,17 +492,6 @@ def test_week_start_is_a_monday() -> None:
 # --- strength -----------------------------------------------------------------------------------
 
 
-async def exercise(name: str, measures: list[str]) -> Exercise:
-    doc = Exercise(
-        name=name,
-        name_key=name.casefold(),
-        category="strength",
-        measures=measures,  # type: ignore[arg-type]
-    )
-    await doc.insert()
-    return doc
-
-
 async def record_workout(
     user_id: str | PydanticObjectId, started_at: datetime, sets: list[WorkoutSet]
 ) -> Workout:
@@ -529,27 +518,53 @@ def test_epley_counts_a_single_as_the_weight_lifted() -> None:
     assert pipelines.estimated_1rm(80, 5) == pytest.approx(80 * (1 + 5 / 30))
 
 
+async def catalogue_id(client: httpx.AsyncClient, name: str) -> str:
+    r = await client.get("/exercises", params={"search": name, "limit": 100})
+    assert r.status_code == 200, r.text
+    return next(e["id"] for e in r.json()["items"] if e["name"] == name)
+
+
+async def post_workout(
+    client: httpx.AsyncClient, account: Account, started_at: datetime, sets: list[dict[str, Any]]
+) -> dict[str, Any]:
+    body = {"started_at": z(started_at), "duration_s": 3600, "sets": sets}
+    r = await client.post("/workouts", json=body, headers=account.headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 async def test_strength_records_per_exercise(client: httpx.AsyncClient, runner: Account) -> None:
-    squat = await exercise("Back squat", ["reps", "weight_kg"])
-    pushup = await exercise("Push-up", ["reps"])
-
-    def s(ex: Exercise, reps: int | None = None, kg: float | None = None) -> WorkoutSet:
-        assert ex.id is not None
-        return WorkoutSet(exercise_id=ex.id, reps=reps, weight_kg=kg)
-
+    squat = await catalogue_id(client, "Back squat")
+    pushup = await catalogue_id(client, "Push-up")
     day = timedelta(days=1)
-    first = await record_workout(
-        runner.id, START, [s(squat, 5, 100), s(squat, 10, 80), s(pushup, 30)]
+    first = await post_workout(
+        client,
+        runner,
+        START,
+        [
+            {"exercise_id": squat, "reps": 5, "weight_kg": 100},
+            {"exercise_id": squat, "reps": 10, "weight_kg": 80},
+            {"exercise_id": pushup, "reps": 30},
+        ],
     )
-    second = await record_workout(
-        runner.id, START + day, [s(squat, 1, 120), s(squat, 3, 110), s(pushup, 45)]
+    second = await post_workout(
+        client,
+        runner,
+        START + day,
+        [
+            {"exercise_id": squat, "reps": 1, "weight_kg": 120},
+            {"exercise_id": squat, "reps": 3, "weight_kg": 110},
+            {"exercise_id": pushup, "reps": 45},
+        ],
     )
-    strength = (await get_records(client, runner, runner.id))["strength"]
+    viewer = await Api(client).user()
+    strength = (await get_records(client, viewer, runner.id))["strength"]
     by_name = {e["exercise_name"]: e for e in strength["exercises"]}
     assert list(by_name) == ["Back squat", "Push-up"]
     sq = by_name["Back squat"]
+    assert sq["exercise_id"] == squat
     assert sq["heaviest_set"] == {
-        "workout_id": str(second.id),
+        "workout_id": second["id"],
         "started_at": z(START + day),
         "weight_kg": 120.0,
         "reps": 1,
@@ -558,33 +573,64 @@ async def test_strength_records_per_exercise(client: httpx.AsyncClient, runner: 
     assert sq["most_reps"]["weight_kg"] == 80.0
     # 100 kg x 5: 116.67; 80 x 10: 106.67; 110 x 3: 121; 120 x 1: 120 (a single as lifted)
     assert sq["best_estimated_1rm"]["estimated_1rm_kg"] == pytest.approx(121.0)
-    assert sq["best_estimated_1rm"]["workout_id"] == str(second.id)
+    assert sq["best_estimated_1rm"]["weight_kg"] == 110
+    assert sq["best_estimated_1rm"]["reps"] == 3
+    assert sq["best_estimated_1rm"]["workout_id"] == second["id"]
     assert sq["highest_volume"]["volume_kg"] == 1300.0  # 500 + 800, the first workout
-    assert sq["highest_volume"]["workout_id"] == str(first.id)
+    assert sq["highest_volume"]["workout_id"] == first["id"]
     pu = by_name["Push-up"]
     assert pu["heaviest_set"] is None
     assert pu["best_estimated_1rm"] is None
     assert pu["highest_volume"] is None
     assert pu["most_reps"]["reps"] == 45
-    assert strength["highest_volume_workout"]["workout_id"] == str(first.id)
+    assert strength["highest_volume_workout"] == {
+        "workout_id": first["id"],
+        "started_at": z(START),
+        "volume_kg": 1300.0,
+    }
 
     # the workout holding the 1RM record is deleted: the record falls to the next best
-    await second.delete()
-    await events.workout_deleted.emit(workout=second)
-    sq = {
-        e["exercise_name"]: e
-        for e in (await get_records(client, runner, runner.id))["strength"]["exercises"]
-    }["Back squat"]
+    r = await client.delete(f"/workouts/{second['id']}", headers=runner.headers)
+    assert r.status_code == 204, r.text
+    strength = (await get_records(client, runner, runner.id))["strength"]
+    sq = next(e for e in strength["exercises"] if e["exercise_name"] == "Back squat")
     assert sq["heaviest_set"]["weight_kg"] == 100.0
     assert sq["best_estimated_1rm"]["estimated_1rm_kg"] == pytest.approx(116.67)  # 100 kg x 5
 
     # an edit drops the push-ups from the first workout: no push-up records left
-    after = first.model_copy(update={"sets": [s(squat, 5, 100)]})
-    await after.replace()
-    await events.workout_changed.emit(before=first, after=after)
+    r = await client.patch(
+        f"/workouts/{first['id']}",
+        json={"sets": [{"exercise_id": squat, "reps": 5, "weight_kg": 100}]},
+        headers=runner.headers,
+    )
+    assert r.status_code == 200, r.text
     strength = (await get_records(client, runner, runner.id))["strength"]
     assert [e["exercise_name"] for e in strength["exercises"]] == ["Back squat"]
+    assert strength["highest_volume_workout"]["volume_kg"] == 500.0
     assert await StrengthSummary.find_all().count() == 1
+
+
+async def test_deleting_the_account_removes_its_strength_rows(
+    client: httpx.AsyncClient, runner: Account, api: Api
+) -> None:
+    squat = await catalogue_id(client, "Back squat")
+    other = await api.user()
+    for account in (runner, other):
+        for i in range(3):
+            await post_workout(
+                client,
+                account,
+                START + timedelta(days=i),
+                [{"exercise_id": squat, "reps": 5, "weight_kg": 60 + i}],
+            )
+    assert await StrengthSummary.find_all().count() == 6
+    r = await client.request(
+        "DELETE", "/users/me", headers=runner.headers, json={"password": runner.password}
+    )
+    assert r.status_code == 204, r.text
+    assert await StrengthSummary.find_all().count() == 3
+    body = await get_records(client, other, other.id)
+    assert body["strength"]["exercises"][0]["heaviest_set"]["weight_kg"] == 62
 
 
 def _oracle_strength(workouts: list[Workout]) -> dict[PydanticObjectId, dict[str, Any]]:
@@ -675,12 +721,9 @@ async def test_rebuild_finds_and_repairs_drift(client: httpx.AsyncClient, runner
     from service.records import rebuild
 
     run = await post_run(client, runner, route=paced_route(VARIED), duration_s=1680)
-    squat = await exercise("Front squat", ["reps", "weight_kg"])
-    assert squat.id is not None
+    squat = PydanticObjectId(await catalogue_id(client, "Front squat"))
     workout = await record_workout(
-        runner.id,
-        START + timedelta(days=1),
-        [WorkoutSet(exercise_id=squat.id, reps=5, weight_kg=90)],
+        runner.id, START + timedelta(days=1), [WorkoutSet(exercise_id=squat, reps=5, weight_kg=90)]
     )
     assert (await rebuild.verify()).clean
 

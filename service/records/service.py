@@ -169,8 +169,24 @@ async def _on_workout_changed(*, before: Workout, after: Workout) -> None:
     await refresh_summaries(after)
 
 
+# workout ids whose rows a `workouts_deleted` batch already removed
+_workouts_deleted_in_batch: set[PydanticObjectId] = set()
+
+
 async def _on_workout_deleted(*, workout: Workout) -> None:
+    if workout.id in _workouts_deleted_in_batch:
+        _workouts_deleted_in_batch.discard(workout.id)
+        return
     await StrengthSummary.get_motor_collection().delete_many({"workout_id": workout.id})
+
+
+async def _on_workouts_deleted(*, user: User, workouts: list[Workout]) -> None:
+    ids = [workout.id for workout in workouts if workout.id is not None]
+    if ids:
+        await StrengthSummary.get_motor_collection().delete_many(
+            {"user_id": user.id, "workout_id": {"$in": ids}}
+        )
+        _workouts_deleted_in_batch.update(ids)
 
 
 async def _on_user_deleted(*, user: User) -> None:
@@ -185,6 +201,7 @@ events.runs_deleted.connect(_on_runs_deleted)
 events.workout_recorded.connect(_on_workout_recorded)
 events.workout_changed.connect(_on_workout_changed)
 events.workout_deleted.connect(_on_workout_deleted)
+events.workouts_deleted.connect(_on_workouts_deleted)
 events.user_deleted.connect(_on_user_deleted)
 
 
