@@ -746,8 +746,18 @@ def test_gzip_bomb_is_stopped_at_the_cap() -> None:
 
 
 def test_plain_file_over_the_cap_is_refused() -> None:
-    with pytest.raises(DecompressedTooLarge):
+    with pytest.raises(DecompressedTooLarge, match="more than 1024 bytes"):
         parse(gpx_file(gpx_points(100)), max_decompressed_bytes=1024, now=NOW)
+
+
+def test_gzip_with_several_members_is_read_whole() -> None:
+    content = gpx_file(gpx_points(11))
+    half = len(content) // 2
+
+    parsed = run(gzip.compress(content[:half]) + gzip.compress(content[half:]) + bytes(8))
+
+    assert parsed.sha256 == hashlib.sha256(content).hexdigest()
+    assert parsed.activities[0].elapsed_s == 100
 
 
 def test_truncated_gzip_is_refused() -> None:

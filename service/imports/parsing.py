@@ -50,9 +50,9 @@ def gunzip(content: bytes, *, max_bytes: int) -> bytes:
 
 
 def _too_large(max_bytes: int) -> DecompressedTooLarge:
-    mib = max_bytes / (1 << 20)
+    size = f"{max_bytes / (1 << 20):g} MiB" if max_bytes >= 1 << 20 else f"{max_bytes} bytes"
     return DecompressedTooLarge(
-        f"the file decompresses to more than {mib:g} MiB (MAX_DECOMPRESSED_BYTES): refused"
+        f"the file decompresses to more than {size} (MAX_DECOMPRESSED_BYTES): refused"
     )
 
 
