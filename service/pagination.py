@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 from beanie import Document, SortDirection
 from bson import ObjectId
@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from pymongo.errors import ExecutionTimeout
 
 from service.errors import ServiceUnavailable, Unprocessable
+from service.queries import QueryShape, Shapes
 
 MAX_LIMIT = 100
 # deeper than this, `offset` answers 422 and points to `after`
@@ -203,7 +204,54 @@ async def count(
     return int(await collection.count_documents(dict(criteria), maxTimeMS=max_time_ms))
 
 
+@overload
 async def fetch_page(
+    source: QueryShape | Shapes,
+    criteria: Mapping[str, Any],
+    page: PageParams,
+    /,
+    *,
+    max_time_ms: int | None = None,
+) -> Fetched[Any]: ...
+
+
+@overload
+async def fetch_page(
+    source: type[D],
+    criteria: Mapping[str, Any],
+    sort: list[tuple[str, int]],
+    page: PageParams,
+    /,
+    *,
+    max_time_ms: int | None = None,
+) -> Fetched[D]: ...
+
+
+async def fetch_page(
+    source: Any,
+    criteria: Mapping[str, Any],
+    *args: Any,
+    max_time_ms: int | None = None,
+) -> Fetched[Any]:
+    """One page of the list `source` (a registered query shape, see `service.queries`)
+    matching `criteria`, how many match in all, and the next cursor.
+
+    `fetch_page(shape, criteria, page)` takes the sort from the shape (a `Shapes` picks its
+    shape by the criteria) and checks the criteria are of that shape; the older
+    `fetch_page(Document, criteria, sort, page)` still works for code not yet declared there.
+    """
+    if isinstance(source, QueryShape | Shapes):
+        (page,) = args
+        shape = source.pick(criteria) if isinstance(source, Shapes) else source
+        shape.check(criteria)
+        return await _fetch_page(
+            shape.document, criteria, shape.order, page, max_time_ms=max_time_ms
+        )
+    sort, page = args
+    return await _fetch_page(source, criteria, sort, page, max_time_ms=max_time_ms)
+
+
+async def _fetch_page(
     document: type[D],
     criteria: Mapping[str, Any],
     sort: list[tuple[str, int]],

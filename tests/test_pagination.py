@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import importlib
 import json
 import pathlib
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from beanie import PydanticObjectId
 
 import documents
 from documents import Competition, Team
+from service import queries
 from service.pagination import MAX_OFFSET, encode_cursor
 from tests.conftest import assert_problem
 from tests.factories import Api
@@ -193,7 +195,11 @@ async def test_the_last_page_has_no_next(client: httpx.AsyncClient) -> None:
 
 
 def _fetch_page_calls() -> list[tuple[str, str, list[tuple[str, int]]]]:
-    """(module, document, sort) of every fetch_page call in service/."""
+    """(module, document, sort) of every fetch_page call in service/.
+
+    A call through a registered query shape (`fetch_page(queries.X, criteria, page)`) is
+    listed with the shape's document and sort (tests/test_query_shapes.py checks the shape
+    against its index in full); an older call names the document and a literal sort."""
     consts = {"ASC": 1, "DESC": -1, "ASCENDING": 1, "DESCENDING": -1}
     calls = []
     for path in sorted(SERVICE.rglob("*.py")):
@@ -205,9 +211,20 @@ def _fetch_page_calls() -> list[tuple[str, str, list[tuple[str, int]]]]:
                 and node.func.id == "fetch_page"
             ):
                 continue
+            if isinstance(node.args[0], ast.Attribute):
+                source = getattr(queries, node.args[0].attr)
+                assert isinstance(source, queries.QueryShape | queries.Shapes), node.args[0].attr
+                module = path.relative_to(SERVICE).as_posix()
+                chosen = source.shapes if isinstance(source, queries.Shapes) else (source,)
+                calls += [(module, s.document.__name__, list(s.sort)) for s in chosen]
+                continue
             document, _criteria, sort_node = node.args[:3]
             assert isinstance(document, ast.Name)
             sort = []
+            if isinstance(sort_node, ast.Name):  # a module constant: read its value
+                dotted = path.relative_to(SERVICE.parent).with_suffix("").as_posix()
+                value = getattr(importlib.import_module(dotted.replace("/", ".")), sort_node.id)
+                sort_node = ast.parse(repr(value), mode="eval").body
             assert isinstance(sort_node, ast.List), f"{path}: sort must be a literal list"
             for element in sort_node.elts:
                 assert isinstance(element, ast.Tuple)

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import LoginFailure, User
 from documents.clock import as_stored, utcnow
-from service import events, validation
+from service import events, queries, validation
 from service.accounts.schemas import RegisterIn, UserMe, UserPublic, UserUpdate
 from service.cities import service as cities
 from service.errors import (
@@ -405,7 +405,7 @@ async def search(*, query: str | None, page: PageParams) -> Page[UserPublic]:
     criteria: dict = {}
     if query and query.strip():
         criteria["name_key"] = {"$regex": re.escape(name_key(query))}
-    found = await fetch_page(User, criteria, [("name_key", 1)], page)
+    found = await fetch_page(queries.USERS_BY_NAME, criteria, page)
     return found.page(await public_reads(found.rows))
 
 

@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 from documents import Athlete, CalendarEntry, Competition, Event, Follow, User
 from documents.clock import utcnow
 from service import events as hooks
+from service import queries
 from service.accounts import service as accounts
 from service.accounts.schemas import UserPublic
 from service.athletes import pipelines
@@ -139,7 +140,7 @@ async def search(*, filters: AthleteFilters, page: PageParams) -> Page[AthleteSu
         criteria["disciplines"] = filters.discipline
     if filters.nationality:
         criteria["nationality"] = filters.nationality
-    found = await fetch_page(Athlete, criteria, [("name_key", ASC)], page)
+    found = await fetch_page(queries.ATHLETES, criteria, page)
     return found.page([to_summary(a) for a in found.rows])
 
 
@@ -237,7 +238,7 @@ async def calendar(
         criteria["event_starts_at"] = starts
     if not filters.include_withdrawn:
         criteria["status"] = {"$in": pipelines.ACTIVE_STATUSES}
-    found = await fetch_page(CalendarEntry, criteria, [("event_starts_at", ASC)], page)
+    found = await fetch_page(queries.CALENDAR_OF_ATHLETE, criteria, page)
     return found.page(await _entry_reads(found.rows))
 
 
@@ -274,7 +275,7 @@ async def unfollow(*, user: User, athlete_id: PydanticObjectId) -> None:
 async def following(*, user: User, page: PageParams) -> Page[FollowedAthlete]:
     """The athletes the user follows, most recently followed first."""
     criteria = {"follower_id": user.id}
-    fetched = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
+    fetched = await fetch_page(queries.FOLLOWING, criteria, page)
     follows = fetched.rows
     found = await Athlete.find({"_id": {"$in": [f.athlete_id for f in follows]}}).to_list()
     by_id = {a.id: a for a in found}
@@ -289,7 +290,7 @@ async def following(*, user: User, page: PageParams) -> Page[FollowedAthlete]:
 async def followers(*, athlete: Athlete, page: PageParams) -> Page[UserPublic]:
     """Public profiles of the athlete's followers, most recent first."""
     criteria = {"athlete_id": athlete.id}
-    fetched = await fetch_page(Follow, criteria, [("created_at", DESC)], page)
+    fetched = await fetch_page(queries.FOLLOWERS, criteria, page)
     follows = fetched.rows
     found = await User.find({"_id": {"$in": [f.follower_id for f in follows]}}).to_list()
     by_id = {u.id: u for u in found}
@@ -310,18 +311,20 @@ async def upcoming(*, user: User, page: PageParams) -> Page[UpcomingCompetition]
     followed = [
         doc["athlete_id"]
         async for doc in Follow.get_motor_collection().find(
-            {"follower_id": user.id}, {"athlete_id": 1, "_id": 0}
+            queries.FOLLOWED_IDS.check({"follower_id": user.id}), {"athlete_id": 1, "_id": 0}
         )
     ]
     # competitions started before today and not over: their earlier events still show
     under_way = [
         doc["_id"]
         async for doc in Competition.get_motor_collection().find(
-            {
-                "ends_on": {"$gte": today},
-                "starts_on": {"$lt": today},
-                "status": {"$ne": "cancelled"},
-            },
+            queries.COMPETITIONS_UNDER_WAY.check(
+                {
+                    "ends_on": {"$gte": today},
+                    "starts_on": {"$lt": today},
+                    "status": {"$ne": "cancelled"},
+                }
+            ),
             {"_id": 1},
         )
     ]

@@ -14,6 +14,7 @@ from beanie import PydanticObjectId, SortDirection
 from bson import ObjectId
 
 from documents import CalendarEntry, Competition, Event, clock
+from service import queries
 from service.competitions.schemas import (
     CompetitionBatch,
     CompetitionCreate,
@@ -146,7 +147,7 @@ async def search(*, filters: CompetitionFilters, page: PageParams) -> Page[Compe
         criteria["status"] = filters.status
     if filters.search and filters.search.strip():
         criteria["name_key"] = {"$regex": re.escape(key(filters.search))}
-    found = await fetch_page(Competition, criteria, [("starts_on", ASC)], page)
+    found = await fetch_page(queries.COMPETITIONS, criteria, page)
     return found.page([to_read(c) for c in found.rows])
 
 
@@ -256,7 +257,7 @@ def _check_within(competition: Competition, starts_at: datetime) -> None:
 async def list_events(*, competition: Competition, page: PageParams) -> Page[EventRead]:
     """A competition's events by start time."""
     criteria = {"competition_id": competition.id}
-    found = await fetch_page(Event, criteria, [("starts_at", ASC)], page)
+    found = await fetch_page(queries.EVENTS_OF_COMPETITION, criteria, page)
     return found.page([event_to_read(e) for e in found.rows])
 
 

@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError, WriteError
 
 from documents import City, IdempotencyKey, Run, RunRoute, Team, User
 from documents.clock import as_stored, utcnow
-from service import events
+from service import events, queries
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
@@ -152,7 +152,7 @@ async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
         started["$lt"] = filters.started_to
     if started:
         criteria["started_at"] = started
-    found = await fetch_page(Run, criteria, [("started_at", -1)], page)
+    found = await fetch_page(queries.RUNS, criteria, page)
     return found.page([to_read(r) for r in found.rows])
 
 
