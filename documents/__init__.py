@@ -6,7 +6,7 @@ from documents.competition import Athlete, CalendarEntry, Competition, Event, Fo
 from documents.login_failure import LoginFailure
 from documents.quota import DailyQuota
 from documents.record import BestEffort, StrengthSummary
-from documents.run import IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
+from documents.run import BoardTotal, IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
 from documents.team import Invitation, Membership, Team
 from documents.user import User
 from documents.workout import Exercise, Workout
@@ -23,6 +23,7 @@ DOCUMENTS = [
     Run,
     RunRoute,
     ScoreBucket,
+    BoardTotal,
     IdempotencyKey,
     RunSlotLease,
     ActivityImport,
@@ -43,6 +44,7 @@ __all__ = [
     "ActivityImport",
     "Athlete",
     "BestEffort",
+    "BoardTotal",
     "CalendarEntry",
     "City",
     "Competition",

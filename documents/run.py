@@ -138,6 +138,60 @@ class ScoreBucket(Document):
         ]
 
 
+BoardKind = Literal["team", "city", "user", "member"]
+BoardPeriod = Literal["day", "week", "month", "year", "all"]
+# the order of every board: score descending, then the name lower-cased, then the entity's id
+BOARD_ORDER = [("score", DESCENDING), ("sort_name", ASCENDING), ("entity_id", ASCENDING)]
+
+
+class BoardTotal(Document):
+    """One entity's totals for one standard period (day, ISO week, month, year, all), moved with
+    $inc in the same write as its score buckets (`service.leaderboards.totals`).
+
+    `board` names the board the row ranks on: "<kind>|<period>|<YYYY-MM-DD start or ->|<scope or
+    ->", where `scope_id` is the team of a member row and the credited city of a user row (None:
+    the runner over every city). The id is "<board>|<entity_id>". Rows are ordered on a board by
+    the `board_order` index (score descending, then `sort_name`, then the entity), which returns
+    a page in board order; a rank is 1 + an index count of rows with a higher score.
+    """
+
+    id: str  # type: ignore[assignment]
+    board: str
+    kind: BoardKind
+    period: BoardPeriod
+    start: datetime | None = None  # None for `all`
+    scope_id: PydanticObjectId | None = None
+    entity_id: PydanticObjectId
+    sort_name: str  # the entity's name, lower-cased; kept on renames through service hooks
+    team_kind: Literal["city", "custom"] | None = None  # team rows: the team's (immutable) kind
+    team_city_id: PydanticObjectId | None = None  # team rows: the team's (immutable) city
+    score: int = 0
+    distance_m: int = 0
+    runs: int = 0
+
+    class Settings:
+        name = "board_totals"
+        use_revision = False
+        indexes = [  # noqa: RUF012
+            # a page of a board in board order; equality first, then the sort
+            IndexModel(
+                [("board", ASCENDING), *BOARD_ORDER],
+                name="board_order",
+            ),
+            # the team board filtered by kind, or by city (then by kind within a city's teams)
+            IndexModel(
+                [("board", ASCENDING), ("team_kind", ASCENDING), *BOARD_ORDER],
+                name="board_team_kind_order",
+            ),
+            IndexModel(
+                [("board", ASCENDING), ("team_city_id", ASCENDING), *BOARD_ORDER],
+                name="board_team_city_order",
+            ),
+            # renames and team deletions: every row of one entity
+            IndexModel([("entity_id", ASCENDING), ("kind", ASCENDING)], name="entity_kind"),
+        ]
+
+
 class RunSlotLease(Document):
     """A short lease on one runner's timeline: id is the user's id.
 

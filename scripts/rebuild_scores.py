@@ -1,4 +1,5 @@
-"""Recompute every score bucket from the runs, or (--verify) check them and report any drift.
+"""Recompute every score bucket and board total from the runs, or (--verify) check them and
+report any drift.
 
     python -m scripts.rebuild_scores --verify          # exit 1 and print what differs on drift
     python -m scripts.rebuild_scores                   # repair: write only the differences
@@ -65,6 +66,8 @@ def _report(drift: rebuild.Drift, show: int) -> None:
     console.print(table)
     if len(drift.differences) > show:
         console.print(f"... and {len(drift.differences) - show} more")
+    for line in drift.totals.describe(show):
+        console.print(f"board total {line}")
 
 
 async def _main(*, verify: bool, demo: bool, seed: int, show: int, tamper: bool) -> int:
@@ -95,6 +98,9 @@ async def _main(*, verify: bool, demo: bool, seed: int, show: int, tamper: bool)
         elapsed = time.perf_counter() - started
         counts = drift.counts()
         summary = ", ".join(f"{name} {n}" for name, n in counts.items())
+        summary += "; board totals: " + ", ".join(
+            f"{name} {n}" for name, n in drift.totals.counts().items()
+        )
         if drift.clean:
             console.print(f"[green]no drift[/green] in the {where}: {summary} ({elapsed:.1f}s)")
             return 0
@@ -122,7 +128,7 @@ def main(
         False, "--tamper", hidden=True, help="Corrupt three buckets first (demonstration)."
     ),
 ) -> None:
-    """Rebuild or verify the score buckets against the runs."""
+    """Rebuild or verify the score buckets and board totals against the runs."""
     code = asyncio.run(_main(verify=verify, demo=demo, seed=seed, show=show, tamper=tamper))
     raise typer.Exit(code)
 

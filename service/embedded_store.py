@@ -43,7 +43,8 @@ _FILTER_TYPES = (str, ObjectId)
 # index would). `score_buckets.kind` qualifies: buckets are only ever moved with $inc; so does
 # `runs.user_id` (a run never changes owner): the overlap check of every POST /runs reads one
 # runner's runs instead of scanning all of them (200k runs: 4.5 -> 103 POST /runs a second).
-PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id"}
+# `board_totals.board` too (a row never changes board): a page reads one board's rows.
+PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id", "board_totals": "board"}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 
 

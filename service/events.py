@@ -51,3 +51,9 @@ xp_changed = Hook("xp.changed")
 # user_updated(before=User, after=User); user_deleted(user=User)
 user_updated = Hook("user.updated")
 user_deleted = Hook("user.deleted")
+# team_updated(before=Team, after=Team) after a rename, description, visibility or owner change;
+# team_deleted(team=Team) once the team is gone; city_updated(before=City, after=City) after a
+# rename or country change (a rename also renames its city team, without a team_updated)
+team_updated = Hook("team.updated")
+team_deleted = Hook("team.deleted")
+city_updated = Hook("city.updated")

@@ -18,6 +18,7 @@ import httpx
 from beanie import PydanticObjectId
 
 from documents import City, Membership, Run, Team, User
+from service import events
 from service.cities import service as cities
 from service.leaderboards import buckets
 from service.teams.membership import add_member
@@ -114,6 +115,7 @@ class World:
     async def delete_team(self, team: Team) -> None:
         assert team.id is not None
         await team.delete()
+        await events.team_deleted.emit(team=team)  # as the teams service announces it
         self.deleted_teams.add(team.id)
 
 

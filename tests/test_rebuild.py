@@ -13,7 +13,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 from typer.testing import CliRunner
 
-from documents import ScoreBucket
+from documents import BoardTotal, ScoreBucket
 from service.leaderboards import rebuild
 from tests.conftest import TEST_MONGODB_URI
 from tests.leaderboard_world import fetch, normalized, oracle, random_world
@@ -87,12 +87,52 @@ async def test_a_bucket_stored_under_a_foreign_id_is_replaced_so_runs_keep_count
 async def test_rebuild_from_nothing_restores_every_board(client: httpx.AsyncClient) -> None:
     world = await random_world(random.Random(8), runs=60)
     before = await fetch(client, "/leaderboards/users", period="all")
+    custom = {"period": "custom", "from": "2025-12-01", "to": "2026-04-01"}
+    before_custom = await fetch(client, "/leaderboards/users", **custom)
     await ScoreBucket.get_motor_collection().delete_many({})
+    await BoardTotal.get_motor_collection().delete_many({})
     assert (await fetch(client, "/leaderboards/users", period="all"))["items"] == []
+    assert (await fetch(client, "/leaderboards/users", **custom))["items"] == []
     drift = await rebuild.repair()
     assert drift.counts()["missing"] == drift.expected > 0
+    assert drift.totals.counts()["missing"] == drift.totals.expected > 0
     assert await fetch(client, "/leaderboards/users", period="all") == before
+    assert await fetch(client, "/leaderboards/users", **custom) == before_custom
     assert normalized(before["items"]) == normalized(await oracle(world, "users", None, None))
+    assert (await rebuild.verify()).clean
+
+
+async def test_drift_in_board_totals_is_detected_and_repaired(client: httpx.AsyncClient) -> None:
+    world = await random_world(random.Random(12), runs=60)
+    assert (await rebuild.verify()).clean
+    rows = BoardTotal.get_motor_collection()
+    changed = await rows.find_one({"kind": "team", "period": "all"}, sort=[("entity_id", 1)])
+    renamed = await rows.find_one({"kind": "user", "period": "month"}, sort=[("_id", 1)])
+    gone = await rows.find_one({"kind": "city", "period": "week"}, sort=[("_id", 1)])
+    assert changed
+    assert renamed
+    assert gone
+    await rows.update_one({"_id": changed["_id"]}, {"$inc": {"score": 1000}})
+    await rows.update_one({"_id": renamed["_id"]}, {"$set": {"sort_name": "zzz"}})
+    await rows.delete_one({"_id": gone["_id"]})
+    await rows.insert_one({**changed, "_id": "team|day|2001-01-01|-|x", "start": None})
+
+    drift = await rebuild.verify()
+    assert not drift.clean
+    assert drift.differences == []  # the buckets are right
+    assert drift.totals.counts() == {
+        "expected": drift.totals.expected,
+        "stored": drift.totals.expected,  # one deleted, one added
+        "missing": 1,
+        "stale": 1,
+        "changed": 2,
+    }
+    assert (changed["_id"], {"score": changed["score"]}) in drift.totals.changed
+    assert (renamed["_id"], {"sort_name": renamed["sort_name"]}) in drift.totals.changed
+    await rebuild.repair()
+    assert (await rebuild.verify()).clean
+    board = await fetch(client, "/leaderboards/teams", period="all")
+    assert normalized(board["items"]) == normalized(await oracle(world, "teams", None, None))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from documents import City, Membership, Team, User
+from service import events
 from service.cities import gazetteer
 from service.cities.gazetteer import Place
 from service.cities.schemas import CityCreate, CityLookup, CityRead, CityUpdate, GazetteerCity
@@ -355,6 +356,7 @@ async def create(*, data: CityCreate) -> City:
 
 
 async def update(*, city: City, changes: CityUpdate) -> City:
+    before = city.model_copy()
     data = changes.model_dump(exclude_unset=True)
     updates: dict = {}
     if data.get("name"):
@@ -383,4 +385,5 @@ async def update(*, city: City, changes: CityUpdate) -> City:
         await Team.find_one(Team.id == city.team_id).update(
             {"$set": {"name": updates["name"], "name_key": f"city:{updates['slug']}"}}
         )
+    await events.city_updated.emit(before=before, after=city)
     return city

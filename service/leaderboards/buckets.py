@@ -10,7 +10,9 @@ Each run counts in eight buckets of the `score_buckets` collection (six without 
   period reads at most one document per entity and month instead of one per day: the
   `all`/`year` boards cost the same at 10k and at 200k runs.
 
-Leaderboards aggregate buckets, never runs; `rebuild.py` recomputes them all from the runs.
+Every change also moves the entity's rows in `board_totals` (`totals.py`: one row per entity and
+standard period), which the standard-period boards read page by page. Leaderboards read buckets
+and totals, never runs; `rebuild.py` recomputes both from the runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pymongo import DeleteOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from documents import Run, ScoreBucket
+from service.leaderboards import totals
 
 Entity = Literal["team", "city", "user", "member"]
 ENTITIES: tuple[Entity, ...] = ("team", "city", "user", "member")
@@ -134,6 +137,11 @@ async def apply(run: Run, sign: int) -> None:
         for _id, key in zip(ids, bucket_keys(run), strict=True)
     ]
     await _move(ops, ids)
+    await totals.move([(_grain(run), inc)])
+
+
+def _grain(run: Run) -> totals.Grain:
+    return (run.team_id, run.user_id, run.city_id, day_of(run.day))
 
 
 def withdrawals(runs: list[Run]) -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
@@ -167,3 +175,10 @@ async def withdraw_many(runs: list[Run]) -> None:
         for _id, (key, inc) in moves.items()
     ]
     await _move(ops, list(moves))
+    grains: dict[totals.Grain, dict[str, int]] = {}
+    for run in runs:
+        inc = grains.setdefault(_grain(run), {"score": 0, "distance_m": 0, "runs": 0})
+        inc["score"] -= run.score
+        inc["distance_m"] -= distance_m(run.distance_km)
+        inc["runs"] -= 1
+    await totals.move(list(grains.items()))

@@ -1,7 +1,15 @@
-"""Leaderboards: the only code that reads score buckets (and, for team member boards, runs).
+"""Leaderboards: the only code that reads score buckets and board totals.
 
-Each board is one aggregation pipeline returning every ranked entity of the period, best first;
-ranks are computed over that whole list before slicing, so they are right on every page.
+Standard periods (day, week, month, year, all) read `board_totals` (see `totals.py`): a page is
+one index walk in board order, `total` an index count, and the rank of the page's first row is
+1 + an index count of rows with a higher score (the others follow from their positions), so
+ranks are right on every page. Names and member counts are read for the page's rows only.
+
+Custom periods, and the cities ordered per member or per capita (their own sort keys change with
+every membership; cities are a bounded set), aggregate score buckets into every ranked entity
+of the period, best first, and slice that (`_ranked_all`).
+
+`around=me`: the caller's row and up to AROUND rows above and below it, ranked as on any page.
 """
 
 from __future__ import annotations
@@ -12,8 +20,8 @@ from typing import Any, TypeVar
 from beanie import PydanticObjectId
 from motor.motor_asyncio import AsyncIOMotorCollection
 
-from documents import ScoreBucket, Team
-from service.leaderboards import pipelines
+from documents import BoardTotal, City, Membership, ScoreBucket, Team, User
+from service.leaderboards import pipelines, totals
 from service.leaderboards.periods import Period
 from service.leaderboards.schemas import (
     CityOrder,
@@ -71,25 +79,6 @@ async def _aggregate(collection: AsyncIOMotorCollection, pipeline: list[Row]) ->
     return await collection.aggregate(pipeline).to_list(length=None)  # type: ignore[no-any-return]
 
 
-def _board(
-    rows: list[Row],
-    *,
-    period: Period,
-    page: PageParams,
-    order: str,
-    build: Callable[[Row, int], T],
-) -> Leaderboard[T]:
-    ranks = competition_ranks([row[order] for row in rows])
-    window = range(page.offset, min(page.offset + page.limit, len(rows)))
-    return Leaderboard[T](
-        items=[build(rows[i], ranks[i]) for i in window],
-        total=len(rows),
-        limit=page.limit,
-        offset=page.offset,
-        period=PeriodRead(kind=period.kind, from_=period.start, to=period.end),
-    )
-
-
 def _totals(row: Row, rank: int) -> Row:
     return {
         "rank": rank,
@@ -114,16 +103,199 @@ def _user_row(row: Row, rank: int) -> UserRow:
     return UserRow.model_validate({**_totals(row, rank), "user": user})
 
 
+AROUND = 2  # rows shown above and below the caller's with around=me
+ORDER = [("score", -1), ("sort_name", 1), ("entity_id", 1)]
+REVERSED = [(name, -direction) for name, direction in ORDER]
+TOTAL_FIELDS = {"entity_id": 1, "score": 1, "distance_m": 1, "runs": 1, "sort_name": 1}
+
+
+class Window:
+    """Ranked rows of one page (or around the caller) of a board, before they are built."""
+
+    def __init__(self, rows: list[Row], ranks: list[int], total: int, offset: int, limit: int):
+        self.rows, self.ranks, self.total = rows, ranks, total
+        self.offset, self.limit = offset, limit
+
+    def board(self, period: Period, build: Callable[[Row, int], T]) -> Leaderboard[T]:
+        return Leaderboard[T](
+            items=[build(row, rank) for row, rank in zip(self.rows, self.ranks, strict=True)],
+            total=self.total,
+            limit=self.limit,
+            offset=self.offset,
+            period=PeriodRead(kind=period.kind, from_=period.start, to=period.end),
+        )
+
+
+def _window_of(rows: list[Row], order: str, page: PageParams, mine: list[Any] | None) -> Window:
+    """A page (or, with `mine`, the rows around the first of those ids) of a fully ranked list."""
+    ranks = competition_ranks([row[order] for row in rows])
+    if mine is None:
+        start, stop = page.offset, min(page.offset + page.limit, len(rows))
+        limit = page.limit
+    else:
+        at = next((i for i, row in enumerate(rows) if row["_id"] in mine), None)
+        if at is None:
+            return Window([], [], len(rows), 0, 2 * AROUND + 1)
+        start, stop, limit = max(0, at - AROUND), min(len(rows), at + AROUND + 1), 2 * AROUND + 1
+    return Window(rows[start:stop], ranks[start:stop], len(rows), start, limit)
+
+
+def _collection() -> AsyncIOMotorCollection:
+    return BoardTotal.get_motor_collection()
+
+
+async def _ranks(criteria: Row, rows: list[Row], offset: int) -> list[int]:
+    """Competition ranks of consecutive rows in board order starting at position `offset`.
+
+    The first row's rank is 1 + the rows with a higher score; each next row shares the rank of
+    the one before when their scores are equal, else its rank is its position + 1.
+    """
+    if not rows:
+        return []
+    ahead = await _collection().count_documents({**criteria, "score": {"$gt": rows[0]["score"]}})
+    ranks = [ahead + 1]
+    for position, row in enumerate(rows[1:], start=offset + 1):
+        ranks.append(
+            ranks[-1] if row["score"] == rows[position - offset - 1]["score"] else position + 1
+        )
+    return ranks
+
+
+def _relative(row: Row, ahead: bool) -> Row:
+    """Rows before (`ahead`) or after `row` in board order."""
+    score, name, entity = row["score"], row["sort_name"], row["entity_id"]
+    better, lower = ("$gt", "$lt") if ahead else ("$lt", "$gt")
+    return {
+        "$or": [
+            {"score": {better: score}},
+            {"score": score, "sort_name": {lower: name}},
+            {"score": score, "sort_name": name, "entity_id": {lower: entity}},
+        ]
+    }
+
+
+async def _totals_window(criteria: Row, page: PageParams, mine: list[Any] | None) -> Window:
+    """A page of a standard-period board from `board_totals`, or the rows around the caller's."""
+    collection = _collection()
+    total = await collection.count_documents(criteria)
+    if mine is None:
+        cursor = collection.find(criteria, TOTAL_FIELDS).sort(ORDER)
+        rows = await cursor.skip(page.offset).limit(page.limit).to_list(None)
+        offset, limit = page.offset, page.limit
+    else:
+        limit, offset = 2 * AROUND + 1, 0
+        found = collection.find({**criteria, "entity_id": {"$in": mine}}, TOTAL_FIELDS)
+        me = await found.sort(ORDER).limit(1).to_list(None)
+        if not me:
+            return Window([], [], total, 0, limit)
+        before = {**criteria, **_relative(me[0], ahead=True)}
+        position = await collection.count_documents(before)
+        above = (
+            await collection.find(before, TOTAL_FIELDS).sort(REVERSED).limit(AROUND).to_list(None)
+        )
+        after = {**criteria, **_relative(me[0], ahead=False)}
+        below = await collection.find(after, TOTAL_FIELDS).sort(ORDER).limit(AROUND).to_list(None)
+        rows = [*reversed(above), me[0], *below]
+        offset = position - len(above)
+    ranks = await _ranks(criteria, rows, offset)
+    for row in rows:
+        row["_id"] = row.pop("entity_id")
+    return Window(rows, ranks, total, offset, limit)
+
+
+async def _docs(document: type[Any], ids: list[Any], fields: Row) -> dict[Any, Row]:
+    """The documents of a page's entities by id (one `$in` on `_id`)."""
+    if not ids:
+        return {}
+    cursor = document.get_motor_collection().find({"_id": {"$in": ids}}, fields)
+    return {doc["_id"]: doc async for doc in cursor}
+
+
+def _keep(window: Window, attach: Callable[[Row], bool]) -> Window:
+    """Attach names to the window's rows; a row whose entity went meanwhile is left out."""
+    kept = [(row, rank) for row, rank in zip(window.rows, window.ranks, strict=True) if attach(row)]
+    window.rows, window.ranks = [row for row, _ in kept], [rank for _, rank in kept]
+    return window
+
+
+async def _with_teams(window: Window) -> Window:
+    teams = await _docs(
+        Team,
+        [row["_id"] for row in window.rows],
+        {"name": 1, "kind": 1, "city_id": 1, "members_count": 1},
+    )
+
+    def attach(row: Row) -> bool:
+        team = teams.get(row["_id"])
+        if team is None:
+            return False
+        row.update(name=team["name"], kind=team["kind"], city_id=team.get("city_id"))
+        row["members"] = team.get("members_count", 0)
+        return True
+
+    return _keep(window, attach)
+
+
+async def _with_cities(window: Window) -> Window:
+    fields = {"name": 1, "slug": 1, "population": 1, "team_id": 1}
+    cities = await _docs(City, [row["_id"] for row in window.rows], fields)
+    team_ids = [c["team_id"] for c in cities.values() if c.get("team_id") is not None]
+    members = await _docs(Team, team_ids, {"members_count": 1})
+
+    def attach(row: Row) -> bool:
+        city = cities.get(row["_id"])
+        if city is None:
+            return False
+        row.update(name=city["name"], slug=city["slug"], population=city.get("population"))
+        row["members"] = members.get(city.get("team_id"), {}).get("members_count", 0)
+        return True
+
+    return _keep(window, attach)
+
+
+async def _with_users(window: Window) -> Window:
+    users = await _docs(User, [row["_id"] for row in window.rows], {"name": 1, "city_id": 1})
+
+    def attach(row: Row) -> bool:
+        user = users.get(row["_id"])
+        if user is None:
+            return False
+        row.update(name=user["name"], city_id=user.get("city_id"))
+        return True
+
+    return _keep(window, attach)
+
+
+async def _my_team_ids(user: User) -> list[Any]:
+    """The caller's teams: the best placed of them is their row on a team board."""
+    cursor = Membership.get_motor_collection().find({"user_id": user.id}, {"team_id": 1})
+    return [m["team_id"] async for m in cursor]
+
+
 async def teams(
     *,
     period: Period,
     page: PageParams,
     kind: str | None = None,
     city_id: PydanticObjectId | None = None,
+    around: User | None = None,
 ) -> Leaderboard[TeamRow]:
-    """Teams ranked by score; `kind`/`city_id` filter on the team."""
-    pipeline = pipelines.team_totals(period, kind=kind, city_id=city_id)
-    rows = _with_per_member(await _aggregate(ScoreBucket.get_motor_collection(), pipeline))
+    """Teams ranked by score; `kind`/`city_id` filter on the team.
+
+    `around`: the caller's best-placed team and the rows around it."""
+    mine = await _my_team_ids(around) if around is not None else None
+    if period.kind == "custom":
+        pipeline = pipelines.team_totals(period, kind=kind, city_id=city_id)
+        rows = await _aggregate(ScoreBucket.get_motor_collection(), pipeline)
+        window = _window_of(rows, "score", page, mine)
+    else:
+        criteria: Row = {"board": totals.board_of("team", period)}
+        if kind is not None:
+            criteria["team_kind"] = kind
+        if city_id is not None:
+            criteria["team_city_id"] = city_id
+        window = await _with_teams(await _totals_window(criteria, page, mine))
+    _with_per_member(window.rows)
 
     def build(row: Row, rank: int) -> TeamRow:
         team = {
@@ -134,24 +306,37 @@ async def teams(
         }
         return TeamRow.model_validate({**_totals(row, rank), **_per_member(row), "team": team})
 
-    return _board(rows, period=period, page=page, order="score", build=build)
+    return window.board(period, build)
 
 
 async def cities(
-    *, period: Period, page: PageParams, order: CityOrder = "score"
+    *,
+    period: Period,
+    page: PageParams,
+    order: CityOrder = "score",
+    around: User | None = None,
 ) -> Leaderboard[CityRow]:
-    """Cities ranked by score, by score per member of their city team, or per capita."""
-    pipeline = pipelines.city_totals(period)
-    rows = _with_per_member(await _aggregate(ScoreBucket.get_motor_collection(), pipeline))
-    for row in rows:
-        row["population"] = row.get("population")
-        row["score_per_capita"] = score_per_capita(row["score"], row["population"])
-    rank_by: str = order
-    if order == "score_per_member":
-        # per-member values are rounded here (mongomock has no $round), so they are sorted here
-        rows.sort(key=lambda r: (-r["score_per_member"], r["sort_name"], r["_id"]))
-    elif order == "score_per_capita":
-        rows, rank_by = per_capita_order(rows), "per_capita_rank_key"
+    """Cities ranked by score, by score per member of their city team, or per capita.
+
+    `around`: the caller's home city and the rows around it."""
+    mine = ([around.city_id] if around.city_id else []) if around is not None else None
+    if period.kind != "custom" and order == "score":
+        criteria = {"board": totals.board_of("city", period)}
+        window = await _with_cities(await _totals_window(criteria, page, mine))
+        _with_per_capita(_with_per_member(window.rows))
+    else:
+        # per member/capita: sort keys that move with every membership; bounded by the cities
+        pipeline = pipelines.city_totals(period)
+        rows = _with_per_capita(
+            _with_per_member(await _aggregate(ScoreBucket.get_motor_collection(), pipeline))
+        )
+        rank_by: str = order
+        if order == "score_per_member":
+            # per-member values are rounded here (mongomock has no $round), so sorted here
+            rows.sort(key=lambda r: (-r["score_per_member"], r["sort_name"], r["_id"]))
+        elif order == "score_per_capita":
+            rows, rank_by = per_capita_order(rows), "per_capita_rank_key"
+        window = _window_of(rows, rank_by, page, mine)
 
     def build(row: Row, rank: int) -> CityRow:
         city = {"id": str(row["_id"]), "name": row["name"], "slug": row["slug"]}
@@ -160,21 +345,64 @@ async def cities(
             {**_totals(row, rank), **_per_member(row), **per_capita, "city": city}
         )
 
-    return _board(rows, period=period, page=page, order=rank_by, build=build)
+    return window.board(period, build)
+
+
+def _with_per_capita(rows: list[Row]) -> list[Row]:
+    for row in rows:
+        row["population"] = row.get("population")
+        row["score_per_capita"] = score_per_capita(row["score"], row["population"])
+    return rows
+
+
+async def _runners(
+    *,
+    kind: str,
+    scope: PydanticObjectId | None,
+    custom: Callable[[], list[Row]],
+    period: Period,
+    page: PageParams,
+    around: User | None,
+) -> Leaderboard[UserRow]:
+    mine = [around.id] if around is not None else None
+    if period.kind == "custom":
+        rows = await _aggregate(ScoreBucket.get_motor_collection(), custom())
+        window = _window_of(rows, "score", page, mine)
+    else:
+        criteria = {"board": totals.board_of(kind, period, scope)}
+        window = await _with_users(await _totals_window(criteria, page, mine))
+    return window.board(period, _user_row)
 
 
 async def users(
-    *, period: Period, page: PageParams, city_id: PydanticObjectId | None = None
+    *,
+    period: Period,
+    page: PageParams,
+    city_id: PydanticObjectId | None = None,
+    around: User | None = None,
 ) -> Leaderboard[UserRow]:
     """Runners ranked by score; `city_id` counts only runs credited to that city."""
-    pipeline = pipelines.user_totals(period, city_id=city_id)
-    rows = await _aggregate(ScoreBucket.get_motor_collection(), pipeline)
-    return _board(rows, period=period, page=page, order="score", build=_user_row)
+    return await _runners(
+        kind="user",
+        scope=city_id,
+        custom=lambda: pipelines.user_totals(period, city_id=city_id),
+        period=period,
+        page=page,
+        around=around,
+    )
 
 
-async def team_members(*, team: Team, period: Period, page: PageParams) -> Leaderboard[UserRow]:
+async def team_members(
+    *, team: Team, period: Period, page: PageParams, around: User | None = None
+) -> Leaderboard[UserRow]:
     """Runners ranked by the score of their runs credited to `team` (members then or now)."""
     assert team.id is not None
-    pipeline = pipelines.member_totals(team.id, period)
-    rows = await _aggregate(ScoreBucket.get_motor_collection(), pipeline)
-    return _board(rows, period=period, page=page, order="score", build=_user_row)
+    team_id = team.id
+    return await _runners(
+        kind="member",
+        scope=team_id,
+        custom=lambda: pipelines.member_totals(team_id, period),
+        period=period,
+        page=page,
+        around=around,
+    )

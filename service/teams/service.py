@@ -164,6 +164,7 @@ async def search(
 
 async def update(*, team: Team, changes: TeamUpdate, actor: User, settings: Settings) -> Team:
     _require_owner_or_admin(team, actor)
+    before = team.model_copy()
     data = changes.model_dump(exclude_unset=True)
     if team.kind == "city" and set(data) - {"description"}:
         raise Forbidden("A city team only takes a new description; it carries its city's name")
@@ -185,8 +186,11 @@ async def update(*, team: Team, changes: TeamUpdate, actor: User, settings: Sett
                 what="Team",
                 conflict="A team with this name already exists",
             )
+            await events.team_updated.emit(before=before, after=team)
         return team
-    return await _transfer(team=team, new_owner=new_owner, updates=updates, settings=settings)
+    team = await _transfer(team=team, new_owner=new_owner, updates=updates, settings=settings)
+    await events.team_updated.emit(before=before, after=team)
+    return team
 
 
 async def _transfer(
@@ -236,6 +240,7 @@ async def _delete_team(team: Team) -> None:
     # a join or an accepted invitation that slipped in before the team itself went: sweep again
     # (add_member takes back memberships of a team it finds gone)
     await Membership.find(Membership.team_id == team.id).delete()
+    await events.team_deleted.emit(team=team)
 
 
 async def delete(*, team: Team, actor: User) -> None:
