@@ -249,3 +249,32 @@ async def test_concurrent_runs_edits_and_deletes_keep_xp_equal_to_the_ledger(
     user = await User.get(PydanticObjectId(runner.id))
     assert user is not None
     assert user.level == level_for(user.xp) == 11
+
+
+async def test_workouts_through_the_api_earn_and_lose_xp(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    athlete = await api.user(city="Paris")
+    r = await client.get("/exercises", params={"search": "Back squat"})
+    squat = next(e for e in r.json()["items"] if e["name"] == "Back squat")
+    body = {
+        "started_at": "2024-05-02T18:00:00Z",
+        "duration_s": 3600,
+        "sets": [{"exercise_id": squat["id"], "reps": 10, "weight_kg": 100}] * 3,
+    }
+    r = await client.post("/workouts", json=body, headers=athlete.headers)
+    assert r.status_code == 201, r.text
+    workout = r.json()
+    assert await assert_ledger_is_the_profile(client, athlete) == 15 + 30 + 30
+    r = await client.patch(
+        f"/workouts/{workout['id']}", json={"duration_s": 600}, headers=athlete.headers
+    )
+    assert r.status_code == 200, r.text
+    assert await assert_ledger_is_the_profile(client, athlete) == 15 + 30 + 5
+    await client.post(
+        "/workouts", json={**body, "started_at": "2024-05-03T18:00:00Z"}, headers=athlete.headers
+    )
+    assert await assert_ledger_is_the_profile(client, athlete) == 50 + 75
+    r = await client.delete(f"/workouts/{workout['id']}", headers=athlete.headers)
+    assert r.status_code == 204
+    assert await assert_ledger_is_the_profile(client, athlete) == 75

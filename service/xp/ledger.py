@@ -192,6 +192,10 @@ async def _runs_deleted(*, user: User, runs: Sequence[Run]) -> None:
     await remove_many(user.id, (entry_id("run", r.id) for r in runs))  # type: ignore[arg-type]
 
 
+async def _workouts_deleted(*, user: User, workouts: Sequence[Workout]) -> None:
+    await remove_many(user.id, (entry_id("workout", w.id) for w in workouts))  # type: ignore[arg-type]
+
+
 async def _user_deleted(*, user: User) -> None:
     await XpEntry.get_motor_collection().delete_many({"user_id": user.id})
 
@@ -203,4 +207,5 @@ events.runs_deleted.connect(_runs_deleted)
 events.workout_recorded.connect(_workout_recorded)
 events.workout_changed.connect(_workout_changed)
 events.workout_deleted.connect(_workout_deleted)
+events.workouts_deleted.connect(_workouts_deleted)
 events.user_deleted.connect(_user_deleted)
