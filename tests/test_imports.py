@@ -9,8 +9,10 @@ the test (gpxpy writes GPX; TCX is an XML string; fit-tool writes FIT).
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +27,17 @@ from service.imports.model import ParsedActivity, ParsedFile, TrackPoint
 from service.runs import splits
 from tests.conftest import assert_problem, make_settings, serve
 from tests.factories import Account, Api
+from tests.test_imports_parsing import (
+    STEP_M,
+    T0,
+    _laps,
+    fit_file,
+    gpx_file,
+    gpx_points,
+    tcx_file,
+    tcx_lap,
+    tcx_trackpoint,
+)
 from tests.test_runs import RUN, all_runs, assert_totals_match_runs, snapshot
 from tests.test_runs_idempotency import yielding_database  # noqa: F401  (a fixture)
 
@@ -100,7 +113,9 @@ class FakeParser:
         )
         return content
 
-    def __call__(self, content: bytes, *, max_decompressed_bytes: int) -> ParsedFile:
+    def __call__(
+        self, content: bytes, *, max_decompressed_bytes: int, now: datetime | None = None
+    ) -> ParsedFile:
         self.calls.append((content, max_decompressed_bytes))
         return self.files[content]
 
@@ -621,3 +636,185 @@ async def test_route_gpx_of_a_typed_in_route_and_who_may_fetch_it(
     bare = await api.run(runner, started_at="2024-05-03T07:00:00Z")
     assert_problem(await client.get(f"/runs/{bare['id']}/route.gpx", headers=runner.headers), 404)
     assert_problem(await client.get(f"/runs/{'0' * 24}/route.gpx", headers=runner.headers), 404)
+
+
+# --- real files: the parser and the service together ------------------------------------------
+
+
+def gpx_run(n: int = 61, *, start: datetime = T0, hr: int | None = 140) -> bytes:
+    """A GPX 1.1 run: n points 30 s and ~100 m apart (two segments), heart rate in gpxtpx."""
+    points = gpx_points(n, start=start, hr=hr, every_s=30)
+    return gpx_file(points[: n // 2], points[n // 2 :])
+
+
+async def test_a_gpx_file_becomes_a_run_and_its_route_gpx_gives_it_back(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    content = gpx_run()
+    r = await upload(client, runner, content, filename="watch.gpx")
+    assert r.status_code == 201, r.text
+    [run] = r.json()["runs"]
+    assert run["source"] == "gpx"
+    assert run["started_at"] == T0.isoformat().replace("+00:00", "Z")
+    assert run["elapsed_s"] == 1800
+    # the gap between the two segments (30 s, ~100 m) is a pause and adds no distance
+    assert run["distance_km"] == round(59 * STEP_M / 1000, 3)
+    assert run["max_hr"] == 140 + 60
+    route = run["route"]
+    assert len(route["coordinates"]) == 61
+    assert route["heart_rates"] == [140 + i for i in range(61)]
+    assert [s["km"] for s in run["splits"]] == [1, 2, 3, 4, 5, 6]
+    assert run["splits"][-1]["distance_km"] == round((59 * STEP_M - 5000) / 1000, 3)
+
+    r = await client.get(f"/runs/{run['id']}/route.gpx", headers=runner.headers)
+    assert r.status_code == 200, r.text
+    back = [p for t in gpxpy.parse(r.text).tracks for s in t.segments for p in s.points]
+    sent = [p for t in gpxpy.parse(content.decode()).tracks for s in t.segments for p in s.points]
+    assert [(p.latitude, p.longitude, p.elevation, p.time) for p in back] == [
+        (p.latitude, p.longitude, p.elevation, p.time) for p in sent
+    ]
+    # and the exported file imports again as the same run (409: it overlaps itself)
+    body = assert_problem(await upload(client, runner, r.content), 409)
+    assert body["conflicting_run_id"] == run["id"]
+
+
+async def test_a_tcx_file_with_two_activities_months_apart_makes_two_runs(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    later = T0 + timedelta(days=120)
+    r = await upload(client, runner, tcx_file(_laps(T0), _laps(later)), filename="x.tcx")
+    assert r.status_code == 201, r.text
+    runs = r.json()["runs"]
+    assert [run["started_at"][:10] for run in runs] == ["2025-05-01", "2025-08-29"]
+    # the device's lap totals: timer time and distance
+    assert [(run["duration_s"], run["distance_km"], run["max_hr"]) for run in runs] == [
+        (400, 1.25, 175),
+        (400, 1.25, 175),
+    ]
+    assert {run["source"] for run in runs} == {"tcx"}
+    assert len(await assert_totals_match_runs(client, runner)) == 2
+
+
+async def test_a_treadmill_tcx_makes_a_run_without_a_route(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    points = [
+        tcx_trackpoint(T0 + timedelta(seconds=10 * i), distance=25.0 * i, hr=130) for i in range(61)
+    ]
+    laps = [tcx_lap(T0, seconds=600, metres=1500.0, avg=131, top=139, points=points)]
+    r = await upload(client, runner, tcx_file(laps))
+    assert r.status_code == 201, r.text
+    [run] = r.json()["runs"]
+    assert (run["distance_km"], run["duration_s"], run["avg_hr"]) == (1.5, 600, 131)
+    assert (run["has_route"], run["route"], run["splits"]) == (False, None, None)
+
+
+async def test_a_fit_file_takes_the_session_totals(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    session = {"total_timer_time": 1234.4, "total_distance": 4321.0, "total_ascent": 42}
+    r = await upload(client, runner, fit_file(200, session=session), filename="a.fit")
+    assert r.status_code == 201, r.text
+    [run] = r.json()["runs"]
+    assert (run["source"], run["duration_s"], run["distance_km"]) == ("fit", 1234, 4.321)
+    assert (run["elapsed_s"], run["elevation_gain_m"]) == (1990, 42.0)
+    assert len(run["route"]["coordinates"]) == 200
+    # splits follow the device's distance records (100 m per point)
+    assert [s["km"] for s in run["splits"]][-1] == 20
+    assert run["splits"][0]["duration_s"] == 100.0
+
+
+async def test_gzip_is_read_and_is_the_same_file_as_its_content(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    content = gpx_run()
+    r = await upload(client, runner, gzip.compress(content), filename="run.gpx.gz")
+    assert r.status_code == 201, r.text
+    run_id = r.json()["runs"][0]["id"]
+    body = assert_problem(await upload(client, runner, content), 409)
+    assert body["run_ids"] == [run_id]
+
+
+async def test_a_gzip_bomb_is_413_and_stores_nothing(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    settings = make_settings(max_decompressed_bytes=1024 * 1024)
+    async with serve(settings) as small:
+        account = await Api(small).user(city="Paris")
+        before = await everything(small, account)
+        body = assert_problem(await upload(small, account, gzip.compress(bytes(8 << 20))), 413)
+        assert "MiB" in str(body["detail"])
+        assert await everything(small, account) == before
+
+
+def _truncated_fit() -> bytes:
+    content = fit_file(50)
+    return content[: len(content) // 2]
+
+
+def _bad_crc_fit() -> bytes:
+    content = bytearray(fit_file(50))
+    content[-1] ^= 0xFF
+    return bytes(content)
+
+
+@pytest.mark.parametrize(
+    ("make", "detail"),
+    [
+        (_truncated_fit, "truncated FIT file"),
+        (_bad_crc_fit, "FIT file fails its CRC check"),
+        (lambda: gpx_run()[:900], "malformed XML at line"),
+        (lambda: b"hello, world", "not a GPX, TCX or FIT file"),
+        (
+            lambda: (
+                b'<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+                b'<rte><rtept lat="48" lon="2"/><rtept lat="48.1" lon="2"/></rte></gpx>'
+            ),
+            "GPX has only a route (rte) or waypoints: no activity",
+        ),
+        (
+            lambda: b'<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY e "e">]><gpx version="1.1"/>',
+            "DOCTYPE or ENTITY",
+        ),
+        (lambda: gzip.compress(gpx_run())[:300], "truncated gzip file"),
+    ],
+    ids=["truncated-fit", "fit-crc", "truncated-gpx", "not-activity", "rte-only", "dtd", "gzip"],
+)
+async def test_a_bad_file_is_422_saying_what_is_wrong_and_stores_nothing(
+    client: httpx.AsyncClient, runner: Account, make: Callable[[], bytes], detail: str
+) -> None:
+    before = await everything(client, runner)
+    body = assert_problem(await upload(client, runner, make()), 422)
+    assert detail in str(body["detail"])
+    assert body["errors"][0]["loc"] == ["body", "file"]  # type: ignore[index]
+    assert await everything(client, runner) == before
+
+
+async def test_a_gpx_without_times_needs_the_form_fields(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    points = gpx_points(11)
+    for p in points:
+        p.time = None
+    content = gpx_file(points)
+    body = assert_problem(await upload(client, runner, content), 422)
+    assert str(body["detail"]).startswith("GPX has no track with times")
+    r = await upload(client, runner, content, started_at="2025-05-02T06:00:00Z", duration_s=400)
+    assert r.status_code == 201, r.text
+    [run] = r.json()["runs"]
+    assert (run["duration_s"], run["distance_km"]) == (400, round(10 * STEP_M / 1000, 3))
+
+
+async def test_a_clock_jump_is_dropped_with_a_warning_never_a_days_long_run(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    points = gpx_points(40, every_s=30)
+    for p in points[10:13]:
+        assert p.time is not None
+        p.time += timedelta(days=20)
+    r = await upload(client, runner, gpx_file(points))
+    assert r.status_code == 201, r.text
+    [run] = r.json()["runs"]
+    assert run["elapsed_s"] == 1170  # never a 20-day run
+    assert len(run["route"]["coordinates"]) == 37
+    assert any("clock jumps by 20 d" in w for w in r.json()["warnings"])

@@ -25,6 +25,7 @@ from documents import ActivityImport, User
 from documents.clock import as_stored, utcnow
 from service import events
 from service.errors import Conflict, PayloadTooLarge, Unprocessable
+from service.imports import parsing
 from service.imports.errors import NO_TIMES, ImportFileError
 from service.imports.model import ParsedActivity, ParsedFile, TrackPoint
 from service.runs import routes, splits
@@ -69,9 +70,8 @@ class Imported:
 
 
 def _parser() -> Parser:
-    from service.imports.parsing import parse
-
-    return parse
+    """The parser (a seam: tests hand the service exactly the ParsedFile they need)."""
+    return parsing.parse
 
 
 async def read_upload(upload: Readable, *, max_bytes: int) -> bytes:
@@ -94,7 +94,8 @@ async def import_file(
     """Turn every activity of the file into a run, all or nothing."""
     assert user.id is not None
     team_id = await runs.team_for(user=user, team_id=options.team_id)
-    parse = functools.partial(_parser(), max_decompressed_bytes=max_decompressed_bytes)
+    now = utcnow()
+    parse = functools.partial(_parser(), max_decompressed_bytes=max_decompressed_bytes, now=now)
     parsed: ParsedFile = await anyio.to_thread.run_sync(parse, content)
     warnings = list(parsed.warnings)
     count = len(parsed.activities)
@@ -104,7 +105,6 @@ async def import_file(
         raise ImportFileError(
             f"The file holds {count} activities; import at most {MAX_ACTIVITIES_PER_FILE} at a time"
         )
-    now = utcnow()
     if options.duration_s is not None and all(a.started_at for a in parsed.activities):
         warnings.append("duration_s was ignored: the file has times (it is for files without)")
     recordings = [
