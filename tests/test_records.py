@@ -6,6 +6,7 @@ Python oracles on randomized data; the rest through GET /users/{id}/records.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections import defaultdict
@@ -23,6 +24,7 @@ from service.records import efforts, pipelines
 from service.records import service as records
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
+from tests.test_runs_idempotency import yielding_database  # noqa: F401  (fixture)
 
 START = datetime(2024, 5, 1, 7, tzinfo=UTC)
 METRES_PER_DEGREE = efforts.EARTH_RADIUS_M * math.pi / 180  # along a meridian
@@ -698,7 +700,7 @@ async def test_strength_pipelines_match_plain_python(client: httpx.AsyncClient, 
     assert [row["_id"] for row in rows] == sorted(row["_id"] for row in rows)
 
 
-async def test_refresh_is_idempotent_and_forgets_a_deleted_run(
+async def test_a_late_refresh_writes_the_stored_run_or_nothing(
     client: httpx.AsyncClient, runner: Account
 ) -> None:
     run = await post_run(client, runner, route=paced_route(VARIED), duration_s=1680)
@@ -708,6 +710,12 @@ async def test_refresh_is_idempotent_and_forgets_a_deleted_run(
     assert stored is not None
     await records.refresh_efforts(stored)
     assert await BestEffort.find_all().count() == 4
+    # a late refresh of an older edit (its payload has the old start) writes the stored start
+    moved = START + timedelta(days=2)
+    await Run.get_motor_collection().update_one({"_id": stored.id}, {"$set": {"started_at": moved}})
+    await records.refresh_efforts(stored)
+    starts = {row.started_at.replace(tzinfo=UTC) for row in await BestEffort.find_all().to_list()}
+    assert starts == {moved}
     # a refresh that finishes after the run was deleted leaves nothing behind
     await Run.get_motor_collection().delete_one({"_id": stored.id})
     await records.refresh_efforts(stored)
@@ -775,3 +783,44 @@ def test_imported_distances_are_used_when_the_route_has_them() -> None:
     assert device["1k"].seconds == pytest.approx(300)
     # distances that step back are not trusted: the haversine sum is used
     assert set(efforts.best_efforts(coordinates, timestamps, [0.0, 1000.0, 900.0])) == set(own)
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_concurrent_moves_and_deletes_leave_the_stored_runs_efforts(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    for round_ in range(6):  # each round interleaves differently
+        start = START + timedelta(days=10 * round_)
+        run = await post_run(
+            client,
+            runner,
+            route=paced_route(VARIED, start=start),
+            started_at=z(start),
+            duration_s=1680,
+        )
+        moves = [
+            client.patch(
+                f"/runs/{run['id']}",
+                json={"started_at": z(start + timedelta(days=1 + i))},
+                headers=runner.headers,
+            )
+            for i in range(3)
+        ]
+        responses = await asyncio.gather(*moves)
+        assert all(r.status_code in (200, 409) for r in responses), [r.text for r in responses]
+        r = await client.get(f"/runs/{run['id']}", headers=runner.headers)
+        stored_start = r.json()["started_at"]
+        rows = await BestEffort.find(BestEffort.run_id == PydanticObjectId(run["id"])).to_list()
+        assert len(rows) == 4
+        assert {z(row.started_at.replace(tzinfo=UTC)) for row in rows} == {stored_start}
+
+        move = client.patch(
+            f"/runs/{run['id']}",
+            json={"started_at": z(start + timedelta(days=5))},
+            headers=runner.headers,
+        )
+        delete = client.delete(f"/runs/{run['id']}", headers=runner.headers)
+        moved, deleted = await asyncio.gather(move, delete)
+        assert deleted.status_code == 204, deleted.text
+        assert moved.status_code in (200, 404, 409), moved.text
+        assert await BestEffort.find(BestEffort.run_id == PydanticObjectId(run["id"])).count() == 0

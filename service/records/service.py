@@ -88,12 +88,24 @@ async def _route_of(run_id: PydanticObjectId) -> dict[str, Any] | None:
 
 
 async def refresh_efforts(run: Run) -> None:
-    """(Re)compute and store one run's best efforts from its stored route."""
+    """(Re)compute and store one run's best efforts from its stored run and route.
+
+    Hooks of concurrent edits and deletes may interleave: the run is read again before and
+    after writing, so whichever refresh finishes last leaves the rows of the stored run (its
+    current start), and none once the run is gone.
+    """
     collection = BestEffort.get_motor_collection()
-    route = await _route_of(run.id) if run.has_route else None  # type: ignore[arg-type]
+    runs = Run.get_motor_collection()
+    fields = {"user_id": 1, "started_at": 1, "has_route": 1}
+    current = await runs.find_one({"_id": run.id}, fields)
     rows: list[dict[str, Any]] = []
-    if route is not None:
-        kwargs = {"run_id": run.id, "user_id": run.user_id, "started_at": run.started_at}
+    route = await _route_of(run.id) if current and current.get("has_route") else None  # type: ignore[arg-type]
+    if current is not None and route is not None:
+        kwargs = {
+            "run_id": run.id,
+            "user_id": current["user_id"],
+            "started_at": current["started_at"],
+        }
         if len(route.get("timestamps") or ()) > _THREAD_POINTS:
             rows = await asyncio.to_thread(lambda: effort_rows(route=route, **kwargs))
         else:
@@ -105,9 +117,17 @@ async def refresh_efforts(run: Run) -> None:
     await collection.delete_many(
         {"run_id": run.id, "distance": {"$nin": [row["distance"] for row in rows]}}
     )
-    if rows and await Run.get_motor_collection().find_one({"_id": run.id}, {"_id": 1}) is None:
+    if not rows:
+        return
+    latest = await runs.find_one({"_id": run.id}, fields)
+    if latest is None:
         # deleted while we computed: its delete hook may have run before these rows existed
         await collection.delete_many({"run_id": run.id})
+    elif latest["started_at"] != rows[0]["started_at"]:
+        # moved meanwhile (that edit's own refresh may have finished before this one)
+        await collection.update_many(
+            {"run_id": run.id}, {"$set": {"started_at": latest["started_at"]}}
+        )
 
 
 async def _on_run_recorded(*, run: Run) -> None:
