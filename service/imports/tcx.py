@@ -86,22 +86,25 @@ def _activity(activity: Element, ns: str) -> RawActivity:
             if j:
                 segment += 1
             for tp in track.iter(f"{ns}Trackpoint"):
-                time = tp.find(T_TIME)
-                pos = tp.find(T_POS)
-                lat = lon = None
-                if pos is not None:
-                    lat, lon = _float(pos.find(T_LAT)), _float(pos.find(T_LON))
-                points.append(
-                    RawPoint(
-                        time=_time(time.text) if time is not None else None,
-                        lat=lat,
-                        lon=lon,
-                        elevation_m=_float(tp.find(T_ALT)),
-                        heart_rate=_float(tp.find(f"{T_HR}/{T_VALUE}")),
-                        distance_m=_float(tp.find(T_DIST)),
-                        segment=segment,
-                    )
-                )
+                # one pass over the children: ElementPath finds ("a/b") cost more than the parse
+                point = RawPoint(time=None, lat=None, lon=None, segment=segment)
+                for child in tp:
+                    tag = child.tag
+                    if tag == T_TIME:
+                        point.time = _time(child.text)
+                    elif tag == T_POS:
+                        for c in child:
+                            if c.tag == T_LAT:
+                                point.lat = _float(c)
+                            elif c.tag == T_LON:
+                                point.lon = _float(c)
+                    elif tag == T_ALT:
+                        point.elevation_m = _float(child)
+                    elif tag == T_DIST:
+                        point.distance_m = _float(child)
+                    elif tag == T_HR:
+                        point.heart_rate = _float(child.find(T_VALUE))
+                points.append(point)
     raw.timer_s = timer if has_timer else None
     raw.distance_m = distance if has_distance else None
     raw.avg_hr = hr_weighted / hr_time if hr_time else None

@@ -121,8 +121,10 @@ def _clean(raw: list[RawPoint], now: datetime, notes: Notes) -> list[RawPoint]:
     isfinite = math.isfinite
     for p in raw:
         if p.time is not None:
+            t = p.time
             try:
-                t = to_utc(p.time)
+                if t.tzinfo is not UTC or t.microsecond % 1000:
+                    t = to_utc(t)
             except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
                 t = EARLIEST_TIME - FUTURE_SKEW
             if t < EARLIEST_TIME or t > latest:
