@@ -368,6 +368,17 @@ async def assert_series_match(
 # --- the pipelines ------------------------------------------------------------------------
 
 
+def _operands(expression: Any) -> list[str]:
+    """Every string inside an expression (field paths start with $)."""
+    if isinstance(expression, str):
+        return [expression]
+    if isinstance(expression, dict):
+        return [s for value in expression.values() for s in _operands(value)]
+    if isinstance(expression, list):
+        return [s for value in expression for s in _operands(value)]
+    return []
+
+
 def test_pipelines_read_one_users_index_range_with_portable_stages() -> None:
     user_id = PydanticObjectId()
     start, end = at(date(2026, 3, 1), 0), at(date(2026, 4, 1), 0)
@@ -383,12 +394,23 @@ def test_pipelines_read_one_users_index_range_with_portable_stages() -> None:
                 "started_at": {"$gt": start - timedelta(milliseconds=1), "$lt": end},
             }
         }
-        assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group", "$sort"]
-        assert pipeline[1]["$group"]["_id"] == "$day"
+        assert [next(iter(stage)) for stage in pipeline] == [
+            "$match",
+            "$project",
+            "$group",
+            "$sort",
+        ]
+        # only the fields the $group reads leave the $match
+        fields = {k for k, v in pipeline[1]["$project"].items() if v == 1}
+        assert fields == {"day"} | {
+            value[1:] for value in _operands(pipeline[2]["$group"]) if value.startswith("$")
+        }
+        assert pipeline[2]["$group"]["_id"] == "$day"
         assert pipeline[-1] == {"$sort": {"_id": 1}}
     assert pipelines.run_days(user_id, None, None)[0] == {"$match": {"user_id": user_id}}
     assert pipelines.active_days(user_id, end) == [
         {"$match": {"user_id": user_id, "started_at": {"$lt": end}}},
+        {"$project": {"_id": 0, "day": 1}},
         {"$group": {"_id": "$day"}},
         {"$sort": {"_id": 1}},
     ]
