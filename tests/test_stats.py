@@ -661,6 +661,10 @@ async def test_stats_sum_a_runners_runs(
         "current_weeks": 2,
         "longest_weeks": 2,
     }
+    # streaks are as of now, whatever period is asked for
+    january = await get_stats(client, runner, runner.id, period="month", at="2026-01-10")
+    assert january["runs"]["count"] == january["active_days"] == 0
+    assert january["streak"] == body["streak"]
 
 
 async def test_workouts_count_in_stats_series_and_streaks(
