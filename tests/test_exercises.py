@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from documents import Exercise
+from service import db
 from service.exercises import service as exercises
 from service.exercises.catalogue import STANDARD_EXERCISES
-from tests.conftest import assert_problem
+from tests.conftest import TEST_MONGODB_URI, assert_problem, make_settings, serve
 from tests.factories import Account, Api
 
 
@@ -65,6 +66,28 @@ async def test_the_catalogue_is_seeded_once(client: httpx.AsyncClient) -> None:
     assert await exercises.seed_catalogue() == 0
     await asyncio.gather(exercises.seed_catalogue(), exercises.seed_catalogue())
     assert len(await everything(client)) == len(STANDARD_EXERCISES)
+
+
+@pytest.fixture
+def shared_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps started one after another see the same data, like restarts of one deployment."""
+    if TEST_MONGODB_URI:
+        return  # a real server keeps the data between apps with the same settings
+    from mongomock_motor import AsyncMongoMockClient
+
+    client = AsyncMongoMockClient(tz_aware=True)
+    monkeypatch.setattr(db, "make_client", lambda settings: client)
+
+
+@pytest.mark.usefixtures("shared_store")
+async def test_a_restart_of_the_service_seeds_nothing_twice() -> None:
+    settings = make_settings()
+    async with serve(settings, keep_database=True) as client:
+        first = await everything(client)
+    async with serve(settings) as client:
+        again = await everything(client)
+    assert len(again) == len(STANDARD_EXERCISES)
+    assert again == first
 
 
 async def test_a_restart_keeps_an_admins_edit_and_adds_back_nothing_else(

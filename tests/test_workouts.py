@@ -473,3 +473,44 @@ async def test_deleting_a_user_deletes_their_workouts_and_private_exercises(
     from documents import Exercise
 
     assert await Exercise.find({"name": "My drill"}).count() == 0
+
+
+async def test_an_edit_whose_new_exercise_is_deleted_meanwhile_changes_nothing(
+    client: httpx.AsyncClient,
+    api: Api,
+    hooks: dict[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.exercises import service as exercises
+
+    me = await api.user()
+    workout = await record(client, me)
+    r = await client.post(
+        "/exercises",
+        json={
+            "name": "Soon gone",
+            "category": "strength",
+            "primary_muscles": ["back"],
+            "measures": ["reps"],
+        },
+        headers=me.headers,
+    )
+    gone = r.json()["id"]
+    usable = exercises.usable
+
+    async def usable_then_deleted(ids: Any, user: Any) -> Any:
+        found = await usable(ids, user)
+        r = await client.delete(f"/exercises/{gone}", headers=me.headers)
+        assert r.status_code == 204, r.text
+        return found
+
+    monkeypatch.setattr(exercises, "usable", usable_then_deleted)
+    changes = {"name": "Back day", "sets": [{"exercise_id": gone, "reps": 5}]}
+    url = f"/workouts/{workout['id']}"
+    body = assert_problem(await client.patch(url, json=changes, headers=me.headers), 422)
+    assert body["errors"][0]["loc"] == ["body", "sets", 0, "exercise_id"]
+    monkeypatch.undo()
+    after = (await client.get(url, headers=me.headers)).json()
+    same = ("name", "sets", "sets_count", "exercises_count", "volume_kg", "duration_s")
+    assert {k: after[k] for k in same} == {k: workout[k] for k in same}
+    assert hooks["workout.changed"] == []

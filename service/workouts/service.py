@@ -268,6 +268,8 @@ async def update(*, workout: Workout, changes: WorkoutUpdate, actor: User) -> Wo
             {"_id": workout.id, "revision": workout.revision}, {"$set": stored}
         )
         if result.matched_count:
+            if "sets" in diff:
+                await _sets_still_valid(workout, diff, revision=workout.revision + 1)
             after = workout.model_copy(
                 update={**diff, "updated_at": stored["updated_at"], "revision": stored["revision"]}
             )
@@ -276,6 +278,26 @@ async def update(*, workout: Workout, changes: WorkoutUpdate, actor: User) -> Wo
         # changed or deleted since read: apply the same changes to what is stored now
         workout = await get(workout.id)  # type: ignore[arg-type]
     raise Conflict("The workout is being edited concurrently; retry")
+
+
+async def _sets_still_valid(before: Workout, diff: dict[str, Any], *, revision: int) -> None:
+    """An exercise of the new sets deleted between their check and the edit: put the stored
+    workout back as it was (a later revision, so no stale edit can match) and answer 422."""
+    sets: list[WorkoutSet] = diff["sets"]
+    gone = await exercises.missing(s.exercise_id for s in sets)
+    if not gone:
+        return
+    restored = {k: getattr(before, k) for k in diff}
+    restored["sets"] = [s.model_dump() for s in before.sets]
+    await Workout.get_motor_collection().update_one(
+        {"_id": before.id, "revision": revision},
+        {"$set": {**restored, "revision": revision + 1, "updated_at": utcnow()}},
+    )
+    index = next(i for i, s in enumerate(sets) if s.exercise_id in gone)
+    raise Unprocessable(
+        f"sets.{index}.exercise_id: exercise {sets[index].exercise_id} was deleted meanwhile",
+        loc=("body", "sets", index, "exercise_id"),
+    )
 
 
 # --- deleting ---------------------------------------------------------------------------------
