@@ -20,10 +20,13 @@ from beanie import PydanticObjectId
 from documents import BestEffort, ScoreBucket, StrengthSummary, Workout
 from documents.workout import WorkoutSet
 from service import events
+from service.imports.model import TrackPoint
 from service.records import efforts, pipelines
 from service.records import service as records
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
+from tests.test_imports import FakeParser, fake, upload  # noqa: F401  (fake: a fixture)
+from tests.test_imports import activity as import_activity
 from tests.test_runs_idempotency import yielding_database  # noqa: F401  (fixture)
 
 START = datetime(2024, 5, 1, 7, tzinfo=UTC)
@@ -824,3 +827,47 @@ async def test_concurrent_moves_and_deletes_leave_the_stored_runs_efforts(
         assert deleted.status_code == 204, deleted.text
         assert moved.status_code in (200, 404, 409), moved.text
         assert await BestEffort.find(BestEffort.run_id == PydanticObjectId(run["id"])).count() == 0
+
+
+# --- imported activities ------------------------------------------------------------------------
+
+
+async def test_an_imported_track_measures_best_efforts_along_its_own_distances(
+    client: httpx.AsyncClient,
+    runner: Account,
+    fake: FakeParser,  # noqa: F811  (the fixture imported above)
+) -> None:
+    # 2 km at 6:00/km, a 1 km bus ride in 30 s between two segments (the device adds no
+    # distance for it), then 2 km more at 6:00/km: 4 km run, the bus never makes a record
+    points = []
+    t, position, along = 0.0, 0.0, 0.0
+    for leg in range(2):
+        for i in range(9):
+            if i or leg == 0:
+                if i:
+                    t, position, along = t + 90, position + 250, along + 250
+                points.append(
+                    TrackPoint(
+                        time=START + timedelta(seconds=t),
+                        lon=2.35,
+                        lat=48.85 + position / METRES_PER_DEGREE,
+                        distance_m=along,
+                    )
+                )
+        t, position = t + 30, position + 1000  # the bus: time and position, no distance
+        if leg == 0:
+            points.append(
+                TrackPoint(
+                    time=START + timedelta(seconds=t),
+                    lon=2.35,
+                    lat=48.85 + position / METRES_PER_DEGREE,
+                    distance_m=along,
+                )
+            )
+    content = fake.add(b"bus ride", import_activity(points, distance_km=4.0))
+    r = await upload(client, runner, content)
+    assert r.status_code == 201, r.text
+    best = efforts_by_name(await get_records(client, runner, runner.id))
+    assert set(best) == {"400m", "1k", "1mile"}
+    assert best["1k"]["seconds"] == pytest.approx(360, abs=0.1)
+    assert best["1k"]["run_id"] == r.json()["runs"][0]["id"]

@@ -31,6 +31,7 @@ from documents import (
     Workout,
 )
 from service import events
+from service.queries import ASC, DESC, QueryShape
 from service.records import efforts, pipelines
 from service.records.schemas import (
     BestEffortRead,
@@ -48,6 +49,55 @@ from service.records.schemas import (
 )
 
 log = logging.getLogger("service.records")
+
+# --- the queries a records read makes (service.queries: checked against the indexes) ---------
+BEST_EFFORT = QueryShape(
+    "records_best_effort",
+    BestEffort,
+    equality=("user_id", "distance"),
+    sort=(("seconds", ASC),),
+    index="user_distance_seconds",
+)
+# the earliest recorded run wins a tie, hence `_id` ascending after a descending key
+_RUN_TOP = {
+    field: QueryShape(
+        f"records_top_{field}",
+        Run,
+        equality=("user_id",),
+        sort=((field, DESC), ("_id", ASC)),
+        index=index,
+    )
+    for field, index in (
+        ("distance_km", "user_distance"),
+        ("duration_s", "user_duration"),
+        ("score", "user_score"),
+    )
+}
+USER_BUCKETS = QueryShape(
+    "records_user_buckets",
+    ScoreBucket,
+    equality=("kind", "entity_id"),
+    index="kind_entity_day",
+    tie_break=False,
+)
+STRENGTH_ROWS = QueryShape(
+    "records_strength_rows",
+    StrengthSummary,
+    equality=("user_id",),
+    index="user_exercise",
+    residual=("heaviest_kg", "most_reps", "best_1rm_kg", "volume_kg"),
+    why="one user's (workout, exercise) rows, sorted per exercise in the pipeline: bounded by "
+    "what that user logged, the residual only skips rows without the metric",
+    tie_break=False,
+)
+TOP_WORKOUT = QueryShape(
+    "records_top_workout",
+    Workout,
+    equality=("user_id",),
+    sort=(("volume_kg", DESC), ("_id", ASC)),
+    range=("volume_kg",),
+    index="user_volume",
+)
 
 # a route this long is computed in a worker thread (~0.1 s of CPU at 20,000 points)
 _THREAD_POINTS = 2_000
@@ -233,7 +283,7 @@ async def _best_efforts(user_id: PydanticObjectId) -> list[BestEffortRead]:
     found: list[BestEffortRead] = []
     for name, metres in efforts.DISTANCES:
         row = await collection.find_one(
-            {"user_id": user_id, "distance": name}, sort=[("seconds", 1), ("_id", 1)]
+            BEST_EFFORT.check({"user_id": user_id, "distance": name}), sort=BEST_EFFORT.order
         )
         if row is None:
             continue
@@ -252,10 +302,11 @@ async def _best_efforts(user_id: PydanticObjectId) -> list[BestEffortRead]:
 
 
 async def _top_run(user_id: PydanticObjectId, field: str) -> RunRecord | None:
+    shape = _RUN_TOP[field]
     row = await Run.get_motor_collection().find_one(
-        {"user_id": user_id},
+        shape.check({"user_id": user_id}),
         {"started_at": 1, "distance_km": 1, "duration_s": 1, "score": 1},
-        sort=[(field, -1), ("_id", 1)],
+        sort=shape.order,
     )
     if row is None:
         return None
@@ -269,6 +320,7 @@ async def _top_run(user_id: PydanticObjectId, field: str) -> RunRecord | None:
 
 
 async def _period(pipeline: pipelines.Pipeline, *, week: bool) -> PeriodRecord | None:
+    USER_BUCKETS.check(pipeline[0]["$match"])
     rows = await ScoreBucket.get_motor_collection().aggregate(pipeline).to_list(length=1)
     if not rows:
         return None
@@ -283,7 +335,9 @@ async def _strength(user_id: PydanticObjectId) -> StrengthRecords:
     collection = StrengthSummary.get_motor_collection()
     best: dict[str, dict[Any, dict[str, Any]]] = {}
     for metric in pipelines.STRENGTH_METRICS:
-        rows = await collection.aggregate(pipelines.strength_best(user_id, metric)).to_list(None)
+        pipeline = pipelines.strength_best(user_id, metric)
+        STRENGTH_ROWS.check(pipeline[0]["$match"])
+        rows = await collection.aggregate(pipeline).to_list(None)
         best[metric] = {row["_id"]: row for row in rows}
     exercise_ids: set[Any] = set().union(*(rows.keys() for rows in best.values()))
     names = await _exercise_names(exercise_ids)
@@ -324,9 +378,9 @@ async def _strength(user_id: PydanticObjectId) -> StrengthRecords:
         )
     exercises.sort(key=lambda e: ((e.exercise_name or "").casefold(), e.exercise_id))
     top = await Workout.get_motor_collection().find_one(
-        {"user_id": user_id, "volume_kg": {"$gt": 0}},
+        TOP_WORKOUT.check({"user_id": user_id, "volume_kg": {"$gt": 0}}),
         {"started_at": 1, "volume_kg": 1},
-        sort=[("volume_kg", -1), ("_id", 1)],
+        sort=TOP_WORKOUT.order,
     )
     highest = (
         WorkoutVolume(
