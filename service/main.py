@@ -21,6 +21,7 @@ from service.competitions.router import router as competitions_router
 from service.demo import load_demo
 from service.docs import install_docs
 from service.errors import install_error_handlers, install_problem_openapi
+from service.export.router import router as export_router
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
 from service.health.router import router as health_router
@@ -46,6 +47,7 @@ ROUTERS = [
     teams_router,
     runs_router,
     imports_router,
+    export_router,
     exercises_router,
     workouts_router,
     stats_router,

@@ -4,6 +4,7 @@
   dependency), so neither password guessing nor probing which emails have an account is free.
 - Writes (POST/PUT/PATCH/DELETE) by a signed-in user: RATE_LIMIT_WRITES per user, counted by
   `service.security.current_user`, which every such route depends on.
+- `GET /users/me/export`: RATE_LIMIT_EXPORT per user (`limit_exports`).
 
 Moving windows: a limit of N per period allows at most N requests in *any* period (a fixed
 window would let 2N through around a window boundary). The counters live in MongoDB (the
@@ -59,6 +60,7 @@ class RateLimiter:
         self.strategy = MovingWindowRateLimiter(storage)
         self.auth = settings.auth_limits
         self.writes = settings.write_limits
+        self.exports = settings.export_limits
 
     async def hit(self, items: list[RateLimitItem], *identity: str) -> Outcome:
         """Count one request against each item; TooManyRequests when one is used up."""
@@ -185,6 +187,11 @@ async def auth_rate_limit(request: Request, ip: ClientIp) -> None:
 async def limit_writes(request: Request, *, user_id: str) -> None:
     """RATE_LIMIT_WRITES per user (called by `current_user` for write methods)."""
     _remember(request, await _limiter(request).hit(_limiter(request).writes, "writes", user_id))
+
+
+async def limit_exports(request: Request, *, user_id: str) -> None:
+    """RATE_LIMIT_EXPORT per user: `GET /users/me/export` reads everything a user has."""
+    _remember(request, await _limiter(request).hit(_limiter(request).exports, "export", user_id))
 
 
 AuthRateLimit = Depends(auth_rate_limit)

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # `limits` notation ("10/minute", "5/second;100/hour"), moving windows
     rate_limit_auth: str = "10/minute"
     rate_limit_writes: str = "120/minute"
+    # GET /users/me/export per user: an archive of everything a user has is expensive
+    rate_limit_export: str = "5/hour"
+    # documents read per round trip by the export (its memory follows this, not the user's data)
+    export_batch_size: int = Field(default=500, ge=1, le=10_000)
     trusted_proxies: str = Field(
         default="", description="IPs/CIDRs whose X-Forwarded-For is believed (comma-separated)."
     )
@@ -67,7 +71,7 @@ class Settings(BaseSettings):
     max_invitations_per_day: int = Field(default=50, ge=1)
     log_level: str = "INFO"
 
-    @field_validator("rate_limit_auth", "rate_limit_writes")
+    @field_validator("rate_limit_auth", "rate_limit_writes", "rate_limit_export")
     @classmethod
     def _limits_notation(cls, value: str) -> str:
         try:
@@ -137,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def write_limits(self) -> list[RateLimitItem]:
         return parse_many(self.rate_limit_writes)
+
+    @property
+    def export_limits(self) -> list[RateLimitItem]:
+        return parse_many(self.rate_limit_export)
 
     @property
     def jwt_key(self) -> str:
