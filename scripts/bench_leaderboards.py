@@ -8,6 +8,15 @@ or on MONGODB_URI when set (each size in a fresh `bench_*` database, dropped aft
 size loads the demo users, cities and teams with that many runs (bulk-inserted; buckets built by
 the rebuild), then times the three boards (`--requests` each, after warm-up) and records runs
 through POST /runs. The latency target: large/small p50 ≤ 1.5 for each board.
+
+    python -m scripts.bench_leaderboards --axis population   # users 1,000→50,000, teams 50→5,000
+
+The population axis keeps the runs fixed (`--population-runs`, 20,000) and grows the runners
+and teams instead (`--users-small/--users-large`, `--teams-small/--teams-large`): every runner
+in their home city's team and in one custom team, runs drawn over the last DAYS days; buckets
+and board totals built by the rebuild. It times the first page of `users?period=all`,
+`teams?period=week` (at a pinned day inside the data), the biggest custom team's member board
+and `cities?order=score_per_member`, and prints the large/small p50 ratios.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ import typer
 from asgi_lifespan import LifespanManager
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from beanie import PydanticObjectId
 
 from documents import ScoreBucket, User, clock
 from service.demo.challenge import DAYS, load_challenge
@@ -195,6 +206,186 @@ async def _bench(
     }
 
 
+# --- the population axis: runs fixed, users and teams grow -------------------------------------
+
+POPULATION_ENDPOINTS = {
+    "users_all": "/leaderboards/users?period=all",
+    "teams_week": f"/leaderboards/teams?period=week&at={AT.isoformat()}",
+    "member_board": "/teams/{team}/leaderboard?period=all",
+    "cities_per_member": "/leaderboards/cities?period=all&order=score_per_member",
+}
+
+
+async def _load_population(
+    settings: Settings, rng: random.Random, *, users: int, teams: int, runs: int
+) -> dict[str, Any]:
+    """`users` runners (one password hash), their home cities' teams, `teams` custom teams with
+    every runner in one of them, `runs` runs over the last DAYS days; buckets and totals rebuilt.
+    Returns the biggest custom team's id and the counts."""
+    from pymongo import UpdateOne
+
+    from documents import Membership, Run, Team
+    from service.demo import DEMO_PASSWORD
+    from service.demo.challenge import _distance_km, _home_cities, _pace_s_per_km
+    from service.demo.users import demo_user_specs
+    from service.leaderboards import buckets, rebuild
+    from service.runs.scoring import score as run_score
+    from service.security import hash_password
+
+    specs = demo_user_specs(rng, count=users)
+    password_hash = await hash_password(settings, DEMO_PASSWORD)
+    now = clock.utcnow().replace(microsecond=0)
+    docs = [
+        User(
+            id=s.id, name=s.name, name_key=s.name.casefold(), email=s.email,
+            password_hash=password_hash, created_at=now,
+        ).model_dump(by_alias=True, exclude={"revision_id"})
+        for s in specs
+    ]  # fmt: skip
+    for i in range(0, len(docs), 5000):
+        await User.get_motor_collection().insert_many(docs[i : i + 5000], ordered=False)
+    city_docs, home = await _home_cities(rng, specs, NullProgress())
+    await User.get_motor_collection().bulk_write(
+        [UpdateOne({"_id": s.id}, {"$set": {"city_id": home[s.id].id}}) for s in specs],
+        ordered=False,
+    )
+    team_docs = [
+        Team(
+            name=f"Bench Team {n:05d}", name_key=f"bench team {n:05d}", kind="custom",
+            visibility="open", owner_id=specs[n % users].id, members_count=0,
+        ).model_dump(by_alias=True, exclude={"revision_id"})
+        for n in range(teams)
+    ]  # fmt: skip
+    for doc in team_docs:
+        doc["_id"] = PydanticObjectId(rng.randbytes(12))
+    await Team.get_motor_collection().insert_many(team_docs, ordered=False)
+    joined = now - timedelta(days=DAYS + 30)
+    team_of = {s.id: team_docs[i % teams]["_id"] for i, s in enumerate(specs)}
+    memberships = [
+        {"team_id": t, "user_id": u, "role": "member", "joined_at": joined}
+        for u, t in [*((s.id, home[s.id].team_id) for s in specs), *team_of.items()]
+    ]
+    for i in range(0, len(memberships), 5000):
+        await Membership.get_motor_collection().insert_many(
+            memberships[i : i + 5000], ordered=False
+        )
+    counts: dict[Any, int] = {}
+    for m in memberships:
+        counts[m["team_id"]] = counts.get(m["team_id"], 0) + 1
+    await Team.get_motor_collection().bulk_write(
+        [UpdateOne({"_id": t}, {"$set": {"members_count": n}}) for t, n in counts.items()],
+        ordered=False,
+    )
+    # runs: runners drawn by a habit weight (cumulative weights once: 50,000 runners stay
+    # cheap); a runner's runs take distinct (day, hour) slots and last under an hour
+    activity = [rng.lognormvariate(0, 0.8) for _ in specs]
+    total, cumulative = 0.0, []
+    for weight in activity:
+        total += weight
+        cumulative.append(total)
+    today = now.replace(hour=0, minute=0, second=0)
+    taken: set[tuple[Any, int, int]] = set()
+    run_docs = []
+    for user in rng.choices(specs, cum_weights=cumulative, k=runs):
+        for _attempt in range(1000):
+            slot = (user.id, rng.randrange(1, DAYS), rng.randrange(6, 21))
+            if slot not in taken:
+                break
+        taken.add(slot)
+        started = today - timedelta(days=slot[1]) + timedelta(hours=slot[2])
+        distance = min(_distance_km(rng, 8, started.weekday() >= 5), 12.0)
+        duration = round(distance * _pace_s_per_km(rng, 300, distance))
+        city = home[user.id]
+        team_id = team_of[user.id] if rng.random() < 0.4 else city.team_id
+        finished = started + timedelta(seconds=duration)
+        run_docs.append(
+            {
+                "_id": PydanticObjectId(rng.randbytes(12)), "user_id": user.id,
+                "team_id": team_id, "city_id": city.id, "started_at": started,
+                "ends_at": finished, "day": buckets.day_of(started), "distance_km": distance,
+                "duration_s": duration, "pace_s_per_km": round(duration / distance, 1),
+                "score": run_score(distance, duration), "score_version": 1,
+                "elevation_gain_m": 0.0, "notes": None, "has_route": False, "revision": 0,
+                "created_at": finished, "updated_at": finished,
+            }
+        )  # fmt: skip
+    for i in range(0, len(run_docs), 10_000):
+        await Run.get_motor_collection().insert_many(run_docs[i : i + 10_000], ordered=False)
+    await rebuild.repair()
+    biggest = max(team_docs, key=lambda t: counts.get(t["_id"], 0))
+    return {
+        "users": users,
+        "teams": teams,
+        "cities": len(city_docs),
+        "memberships": len(memberships),
+        "runs": runs,
+        "member_board_team": str(biggest["_id"]),
+        "member_board_members": counts.get(biggest["_id"], 0),
+    }
+
+
+async def _measure_population(
+    users: int, teams: int, *, runs: int, requests: int, seed: int
+) -> dict[str, Any]:
+    settings = Settings(
+        mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+        demo_data=False,
+        log_level="WARNING",
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+        argon2_parallelism=1,
+    )
+    service = create_app(settings)
+    async with LifespanManager(service, startup_timeout=60, shutdown_timeout=60):
+        started = time.perf_counter()
+        loaded = await _load_population(
+            settings, random.Random(seed), users=users, teams=teams, runs=runs
+        )
+        setup_s = time.perf_counter() - started
+        gc.collect()
+        gc.freeze()
+        transport = httpx.ASGITransport(app=service)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            boards = {
+                name: await _time_gets(
+                    client, path.format(team=loaded["member_board_team"]), requests
+                )
+                for name, path in POPULATION_ENDPOINTS.items()
+            }
+        result = {**loaded, "setup_s": round(setup_s, 1), "boards": boards}
+        if settings.mongodb_uri:
+            await service.state.client.drop_database(settings.mongodb_db)
+        gc.unfreeze()
+    return result
+
+
+async def _bench_population(
+    sizes: list[tuple[int, int]], *, runs: int, requests: int, seed: int
+) -> dict[str, Any]:
+    store = "mongodb" if Settings().mongodb_uri else "embedded (mongomock 4.3)"
+    results = []
+    for users, teams in sizes:
+        print(f"loading {users} users, {teams} teams, {runs} runs ...", file=sys.stderr, flush=True)
+        results.append(
+            await _measure_population(users, teams, runs=runs, requests=requests, seed=seed)
+        )
+    small, large = results[0], results[-1]
+    ratios = {
+        name: round(large["boards"][name]["p50_ms"] / small["boards"][name]["p50_ms"], 2)
+        for name in POPULATION_ENDPOINTS
+    }
+    return {
+        "store": store,
+        "axis": "population (runs fixed)",
+        "at": AT.isoformat(),
+        "requests_per_board": requests,
+        "sizes": results,
+        "ratio_large_small_p50": ratios,
+        "target_ratio": TARGET_RATIO,
+        "within_target": all(r <= TARGET_RATIO for r in ratios.values()),
+    }
+
+
 @app.command()
 def main(
     small: int = typer.Option(10_000, help="Runs in the small data set."),
@@ -203,9 +394,23 @@ def main(
     posts: int = typer.Option(200, help="Runs recorded through POST /runs per size."),
     concurrency: int = typer.Option(10, help="POST /runs requests in flight at once."),
     seed: int = typer.Option(42, help="Demo seed."),
+    axis: str = typer.Option("runs", help="runs (runs grow) or population (users/teams grow)."),
+    users_small: int = typer.Option(1_000, help="Population axis: runners, small."),
+    users_large: int = typer.Option(50_000, help="Population axis: runners, large."),
+    teams_small: int = typer.Option(50, help="Population axis: custom teams, small."),
+    teams_large: int = typer.Option(5_000, help="Population axis: custom teams, large."),
+    population_runs: int = typer.Option(20_000, help="Population axis: runs at every size."),
 ) -> None:
     """Benchmark the leaderboards and POST /runs; prints JSON on stdout."""
-    result = asyncio.run(_bench(small, large, requests, posts, concurrency, seed))
+    if axis == "population":
+        sizes = [(users_small, teams_small), (users_large, teams_large)]
+        result = asyncio.run(
+            _bench_population(sizes, runs=population_runs, requests=requests, seed=seed)
+        )
+    elif axis == "runs":
+        result = asyncio.run(_bench(small, large, requests, posts, concurrency, seed))
+    else:
+        raise typer.BadParameter("axis must be 'runs' or 'population'")
     print(json.dumps(result, indent=2))
 
 

@@ -20,9 +20,10 @@ A list with optional filters is a `Shapes`: one shape per index, and the criteri
 whose equality and range fields they use most (ties: the first declared).
 
 Adding a query: declare a `QueryShape` below (in its domain's section, or in the domain's own
-module: every `QueryShape` registers itself by name when created, and the test imports the
-whole app), name the index that serves it, and read through it (`fetch_page(shape, ...)`, or
-`shape.order`/`shape.hint`/`shape.check(criteria)` for a find or a `$match` of your own).
+module: every `QueryShape` registers itself by name when created, and `registry()` imports
+the whole service package), name the index that serves it, and read through it
+(`fetch_page(shape, ...)`, or `shape.order`/`shape.hint`/`shape.check(criteria)` for a find
+or a `$match` of your own).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class QueryShape:
     why: str = ""
     # a list paged by keyset breaks ties on _id; a lookup or a $match has no such tie-break
     tie_break: bool = True
+    # the service passes `hint=index` (where the planner could pick a worse index)
+    hinted: bool = False
     # False for a throwaway shape (a test's deliberately unindexed one): not in REGISTRY
     register: bool = field(default=True, compare=False, repr=False)
 
@@ -96,8 +99,10 @@ class QueryShape:
         return order
 
     @property
-    def hint(self) -> str | None:
-        """The name of the index that serves the shape (for `hint=` or an explain check)."""
+    def hint(self) -> str:
+        """The name of the index that serves the shape, for a cursor's `hint()`."""
+        if self.index is None:
+            raise ValueError(f"query shape {self.name!r} names no index to hint")
         return self.index
 
     @property
@@ -137,6 +142,20 @@ class Shapes:
                 f"no shape of {self.name} takes criteria on {sorted(field_kinds(criteria))}"
             )
         return max(fitting, key=lambda s: s.score(criteria))  # max keeps the first of ties
+
+
+def registry() -> dict[str, QueryShape]:
+    """Every registered shape, after importing every module of `service` (but `service.main`,
+    which builds an app): shapes declared in a domain's own module register on import."""
+    import importlib
+    import pkgutil
+
+    import service
+
+    for module in pkgutil.walk_packages(service.__path__, "service."):
+        if module.name != "service.main":
+            importlib.import_module(module.name)
+    return REGISTRY
 
 
 def index_keys(shape: QueryShape) -> list[tuple[str, int]] | None:
@@ -384,6 +403,8 @@ COMPETITIONS_UNDER_WAY = QueryShape(
     residual=("status",),
     why="cancelled competitions among those under way today are few",
     tie_break=False,
+    # two ranges: without the hint a planner may walk starts_on_id (all past competitions)
+    hinted=True,
 )
 EVENTS_OF_COMPETITION = QueryShape(
     "events_of_competition",

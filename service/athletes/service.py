@@ -317,7 +317,8 @@ async def upcoming(*, user: User, page: PageParams) -> Page[UpcomingCompetition]
     # competitions started before today and not over: their earlier events still show
     under_way = [
         doc["_id"]
-        async for doc in Competition.get_motor_collection().find(
+        async for doc in Competition.get_motor_collection()
+        .find(
             queries.COMPETITIONS_UNDER_WAY.check(
                 {
                     "ends_on": {"$gte": today},
@@ -327,6 +328,7 @@ async def upcoming(*, user: User, page: PageParams) -> Page[UpcomingCompetition]
             ),
             {"_id": 1},
         )
+        .hint(queries.COMPETITIONS_UNDER_WAY.hint)
     ]
     pipeline = pipelines.following_upcoming(
         followed,

@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import City, Membership, Team, User
 from service import events
+from service import queries
 from service.cities import gazetteer
 from service.cities.gazetteer import Place
 from service.cities.schemas import CityCreate, CityLookup, CityRead, CityUpdate, GazetteerCity
@@ -323,7 +324,7 @@ async def search(*, query: str | None, page: PageParams) -> Page[CityRead]:
     if query and slugify(query):
         # slugs fold accents and case, so "sao" finds São Paulo
         criteria["slug"] = {"$regex": re.escape(slugify(query))}
-    found = await fetch_page(City, criteria, [("slug", 1)], page)
+    found = await fetch_page(queries.CITIES_BY_SLUG, criteria, page)
     return found.page(await to_reads(found.rows))
 
 

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import City, Invitation, Membership, Team, User
 from documents.clock import utcnow
-from service import events, validation
+from service import events, queries, validation
 from service.cities.slug import slugify
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
@@ -158,7 +158,7 @@ async def search(
     if query and query.strip():
         criteria["name"] = {"$regex": re.escape(" ".join(query.split())), "$options": "i"}
     scan = SCAN_MAX_TIME_MS if "name" in criteria else None
-    found = await fetch_page(Team, criteria, [("name", 1)], page, max_time_ms=scan)
+    found = await fetch_page(queries.TEAMS, criteria, page, max_time_ms=scan)
     return found.page([to_read(t) for t in found.rows])
 
 
@@ -319,12 +319,12 @@ async def _member_reads(memberships: list[Membership]) -> list[MemberRead]:
 
 async def members(*, team: Team, page: PageParams) -> Page[MemberRead]:
     # joined_at is stored to the millisecond: _id breaks ties in insertion order
-    found = await fetch_page(Membership, {"team_id": team.id}, [("joined_at", 1)], page)
+    found = await fetch_page(queries.MEMBERS_OF_TEAM, {"team_id": team.id}, page)
     return found.page(await _member_reads(found.rows))
 
 
 async def teams_of(*, user: User, page: PageParams) -> Page[UserTeamRead]:
-    found = await fetch_page(Membership, {"user_id": user.id}, [("joined_at", 1)], page)
+    found = await fetch_page(queries.TEAMS_OF_USER, {"user_id": user.id}, page)
     rows = found.rows
     team_ids = [m.team_id for m in rows]
     teams = {t.id: t for t in await Team.find({"_id": {"$in": team_ids}}).to_list()}
@@ -422,7 +422,7 @@ async def my_invitations(*, user: User, page: PageParams) -> Page[InvitationRead
         "status": "pending",
         "expires_at": {"$gt": utcnow()},
     }
-    found = await fetch_page(Invitation, criteria, [("created_at", -1)], page)
+    found = await fetch_page(queries.INVITATIONS_OF_USER, criteria, page)
     return found.page(await invitation_reads(found.rows))
 
 
