@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bson import ObjectId
 
 from documents import Workout
 from service import events
@@ -514,3 +515,32 @@ async def test_an_edit_whose_new_exercise_is_deleted_meanwhile_changes_nothing(
     same = ("name", "sets", "sets_count", "exercises_count", "volume_kg", "duration_s")
     assert {k: after[k] for k in same} == {k: workout[k] for k in same}
     assert hooks["workout.changed"] == []
+
+
+async def test_rebuild_finds_and_repairs_drifted_totals(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    from service.workouts import rebuild
+
+    me = await api.user()
+    kept = await record(client, me)
+    drifted = await record(client, me, started_at=ago(days=1))
+    assert (await rebuild.verify()).clean
+
+    collection = Workout.get_motor_collection()
+    await collection.update_one(
+        {"_id": ObjectId(drifted["id"])},
+        {"$set": {"volume_kg": 1.0, "sets_count": 99, "day": datetime(2001, 1, 1, tzinfo=UTC)}},
+    )
+    drift = await rebuild.verify()
+    assert drift.checked == 2
+    assert [str(i) for i in drift.changed] == [drifted["id"]]
+    r = await client.get(f"/workouts/{drifted['id']}", headers=me.headers)
+    assert r.json()["volume_kg"] == 1.0  # verify wrote nothing
+
+    assert [str(i) for i in (await rebuild.repair()).changed] == [drifted["id"]]
+    assert (await rebuild.verify()).clean
+    r = await client.get(f"/workouts/{drifted['id']}", headers=me.headers)
+    assert r.json() == drifted
+    r = await client.get(f"/workouts/{kept['id']}", headers=me.headers)
+    assert r.json() == kept
