@@ -44,6 +44,7 @@ async def _main(*, verify: bool, demo: bool, seed: int, show: int) -> int:
         drift = await (rebuild.verify() if verify else rebuild.repair())
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{name} {n}" for name, n in drift.counts().items())
+        summary += " of " + ", ".join(f"{n} {name}" for name, n in drift.expected.items())
         if drift.clean:
             console.print(f"[green]no drift[/green] in the {where}: {summary} ({elapsed:.1f}s)")
             return 0

@@ -758,6 +758,7 @@ async def test_rebuild_finds_and_repairs_drift(client: httpx.AsyncClient, runner
     assert best["1k"]["seconds"] == 1.0  # the tampered row is what records read
 
     drift = await rebuild.verify()
+    assert drift.expected == {"best_efforts": 4, "strength_summaries": 1}
     assert drift.counts() == {
         "best_efforts missing": 1,
         "best_efforts changed": 1,

@@ -28,6 +28,8 @@ class Drift:
     missing: dict[str, list[str]] = field(default_factory=dict)
     changed: dict[str, list[str]] = field(default_factory=dict)
     orphaned: dict[str, list[str]] = field(default_factory=dict)
+    # rows the sources call for, per collection
+    expected: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -93,9 +95,11 @@ async def _compare(
     missing = drift.missing.setdefault(name, [])
     changed = drift.changed.setdefault(name, [])
     orphaned = drift.orphaned.setdefault(name, [])
+    drift.expected[name] = 0
     owners: set[Any] = set()
     async for owner, rows in expected:
         owners.add(owner)
+        drift.expected[name] += len(rows)
         stored = {doc["_id"]: doc async for doc in collection.find({owner_field: owner})}
         for row in rows:
             doc = stored.pop(row["_id"], None)
