@@ -22,6 +22,8 @@ import httpx
 import pytest
 
 from documents import ActivityImport, RunRoute
+from documents.clock import utcnow
+from service import events
 from service.imports import service as imports_service
 from service.imports.model import ParsedActivity, ParsedFile, TrackPoint
 from service.runs import splits
@@ -447,8 +449,6 @@ async def test_a_claim_left_by_a_stopped_upload_frees_the_file_later(
 ) -> None:
     from beanie import PydanticObjectId
 
-    from documents.clock import utcnow
-
     content = fake.add(b"stopped", activity(track([0, 300, 600])))
     key = f"{runner.id}:{hashlib.sha256(content).hexdigest()}"
     claim = ActivityImport(
@@ -495,6 +495,32 @@ async def test_a_failure_while_storing_removes_what_the_upload_stored(
     monkeypatch.setattr(routes, "insert_document", original)
     r = await upload(client, runner, content)
     assert r.status_code == 201, r.text
+
+
+async def test_a_failure_after_the_runs_are_stored_keeps_the_claim(
+    client: httpx.AsyncClient, runner: Account, fake: FakeParser
+) -> None:
+    content = fake.add(b"hook", activity(track([0, 300, 600])))
+
+    async def failing(**_: Any) -> None:
+        raise RuntimeError("a listener failed")
+
+    events.run_recorded.connect(failing)
+    try:
+        with pytest.raises(RuntimeError):
+            await upload(client, runner, content)
+    finally:
+        events.run_recorded.handlers.remove(failing)
+    [stored] = await all_runs(client, runner)
+    body = assert_problem(await upload(client, runner, content), 409)
+    assert "being imported" in str(body["detail"])
+    # long after, the claim never marked stored still names the runs that exist
+    await ActivityImport.get_motor_collection().update_many(
+        {}, {"$set": {"created_at": utcnow() - timedelta(hours=1)}}
+    )
+    body = assert_problem(await upload(client, runner, content), 409)
+    assert body["run_ids"] == [stored["id"]]
+    assert "already imported" in str(body["detail"])
 
 
 async def test_deleting_the_account_forgets_its_imports(

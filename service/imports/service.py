@@ -128,8 +128,10 @@ async def import_file(
     try:
         await runs.record_together(user=user, recordings=recordings)
     except Exception:
-        # refused (overlap, a route the database cannot index...): the file may come again
-        await ActivityImport.get_motor_collection().delete_one({"_id": key, "run_ids": run_ids})
+        # refused (overlap, a route the database cannot index...): the file may come again;
+        # but a failure after the runs were stored (a hook) leaves the claim on them
+        if not await runs.existing(run_ids):
+            await ActivityImport.get_motor_collection().delete_one({"_id": key, "run_ids": run_ids})
         raise
     await ActivityImport.get_motor_collection().update_one(
         {"_id": key, "run_ids": run_ids}, {"$set": {"stored_at": as_stored(utcnow())}}
@@ -334,22 +336,22 @@ async def _claim(*, key: str, user_id: PydanticObjectId, run_ids: list[PydanticO
 
 async def _release_if_free(claim: ActivityImport) -> None:
     """409 when the claim still holds: its runs exist, or its upload is under way."""
-    if claim.stored_at is None:
-        if as_stored(claim.created_at) > utcnow() - STALE_IMPORT_CLAIM:
-            raise Conflict(
-                "This file is being imported by another request",
-                extra={"run_ids": [str(i) for i in claim.run_ids]},
-            )
-    else:
-        remaining = await runs.existing(claim.run_ids)
-        if remaining:
-            ids = ", ".join(str(i) for i in remaining)
-            raise Conflict(
-                f"You already imported this file: it made the runs {ids} "
-                "(delete them to import it again)",
-                extra={"run_ids": [str(i) for i in remaining]},
-            )
-    # every run it made is gone (or its upload died): the file is free again
+    in_flight = claim.stored_at is None
+    if in_flight and as_stored(claim.created_at) > utcnow() - STALE_IMPORT_CLAIM:
+        raise Conflict(
+            "This file is being imported by another request",
+            extra={"run_ids": [str(i) for i in claim.run_ids]},
+        )
+    # stored, or an upload that stopped (maybe after storing its runs): do they still exist?
+    remaining = await runs.existing(claim.run_ids)
+    if remaining:
+        ids = ", ".join(str(i) for i in remaining)
+        raise Conflict(
+            f"You already imported this file: it made the runs {ids} "
+            "(delete them to import it again)",
+            extra={"run_ids": [str(i) for i in remaining]},
+        )
+    # every run it made is gone (or its upload died before storing any): the file is free
     await ActivityImport.get_motor_collection().delete_one(
         {"_id": claim.id, "run_ids": claim.run_ids}
     )
