@@ -297,6 +297,16 @@ def test_heart_rate_is_read_in_every_spelling(namespaces: str, extension: str) -
     assert [p.heart_rate for p in activity.points] == [150, 151, 152, 153, 154]
 
 
+def test_a_files_namespaces_do_not_stay_registered_in_the_process() -> None:
+    namespaces = " ".join(f'xmlns:x{i}="urn:made-up:{i}"' for i in range(50))
+    before = dict(ET._namespace_map)  # type: ignore[attr-defined]
+
+    [activity] = run(gpx_text(trkpt(0) + trkpt(1), namespaces=namespaces)).activities
+
+    assert activity.elapsed_s == 10
+    assert dict(ET._namespace_map) == before  # type: ignore[attr-defined]
+
+
 def test_elevation_gain_ignores_noise_and_counts_climbs() -> None:
     noisy_flat = [100 + (1 if i % 2 else -1) for i in range(20)]  # ±1 m of noise
     climb = [100 + i * 5 + (1 if i % 2 else -1) for i in range(11)]  # 100 → 150, ±1 m noise

@@ -8,8 +8,10 @@ point loses the value. Heart rate is found by local name in any namespace: Garmi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import datetime
+from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
 import gpxpy
@@ -38,9 +40,27 @@ def _heart_rate(extensions: Iterable[Element]) -> float | None:
     return None
 
 
+# gpxpy registers every xmlns prefix of the file in ElementTree's process-wide namespace map
+# (for writing the file back, which we never do): a stream of uploads with made-up namespaces
+# would grow it forever, so each parse puts the map back as it found it
+_NAMESPACES: dict[str, str] = ElementTree._namespace_map  # type: ignore[attr-defined]
+_NAMESPACES_LOCK = threading.Lock()
+
+
+def _gpxpy_parse(text: str) -> gpxpy.gpx.GPX:
+    with _NAMESPACES_LOCK:
+        saved = dict(_NAMESPACES)
+        try:
+            return gpxpy.parse(text)
+        finally:
+            if saved != _NAMESPACES:
+                _NAMESPACES.clear()
+                _NAMESPACES.update(saved)
+
+
 def read(text: str) -> RawActivity:
     try:
-        gpx = gpxpy.parse(text)
+        gpx = _gpxpy_parse(text)
     except Exception:  # GPXException mostly; any refusal of gpxpy is handled alike
         # gpxpy gives up on the whole file (one bad value, or bad XML): read it ourselves,
         # which is lenient per point and names the line of truly malformed XML
