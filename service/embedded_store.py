@@ -16,7 +16,11 @@ window of results between calls; `_id` equality is a dict lookup; plain equality
 string or ObjectId fields, and `$gte`/`$lt` on dates, reject non-matching documents before the
 full filter runs; a leading `$match` is evaluated as `find(filter)`, and a plain inclusion
 `$project` after it as the projection; `insert_many` checks unique keys against a set built once
-per call; sorting compares plain tuple keys ordered exactly like the BSON comparison.
+per call; sorting compares plain tuple keys ordered exactly like the BSON comparison (computed
+once per document and sort key); a cursor with a limit copies only its window of documents;
+numeric `$gt`/`$gte`/`$lt`/`$lte` reject documents before the full filter; a filter on the
+partition field alone is answered by the partition; and one board's rows of `board_totals` in
+board order are kept sorted until the collection's next write (`SORT_CACHED`).
 Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
 path against mongomock's own behaviour.
 
@@ -25,6 +29,7 @@ path against mongomock's own behaviour.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Iterator
@@ -46,6 +51,9 @@ _FILTER_TYPES = (str, ObjectId)
 # `board_totals.board` too (a row never changes board): a page reads one board's rows.
 PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id", "board_totals": "board"}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
+# Collections whose sorted reads of one partition are cached until the collection's next write
+# (insert, update, delete): a board page sorts its board's rows once, not on every request.
+SORT_CACHED = {"board_totals"}
 
 
 def install() -> None:
@@ -64,7 +72,9 @@ def install() -> None:
     original_ensure_uniques = Collection._ensure_uniques
     original_insert_many = Collection.insert_many
     original_comparable = filtering.BsonComparable
+    original_get_dataset = Collection._get_dataset
     ORIGINALS.update(
+        get_dataset=original_get_dataset,
         iter_documents=original_iter_documents,
         ensure_uniques=original_ensure_uniques,
         insert_many=original_insert_many,
@@ -74,14 +84,22 @@ def install() -> None:
     )
 
     def cursor_next(self: Any) -> Any:
-        results = self._compute_results(with_limit_and_skip=False)
         bounds = (self._skip, self._limit)
         window = getattr(self, "_window", None)
-        if window is None or window[0] is not results or window[1] != bounds:
-            rows = results[self._skip :]
-            if self._limit:
-                rows = rows[: abs(self._limit)]
-            window = (results, bounds, rows)
+        if window is None or window[0] is not self._factory or window[1] != bounds:
+            if self._limit and self._results is None:
+                # only the window is ever read: copy (and project) skip + limit documents, not
+                # every match (a page of 20 out of 400 board rows copied all 400)
+                stop = self._skip + abs(self._limit)
+                rows = list(itertools.islice(self._factory(), self._skip, stop))
+                if self.collection.codec_options.tz_aware:
+                    rows = [helpers.make_datetime_timezone_aware_in_document(x) for x in rows]
+            else:
+                results = self._compute_results(with_limit_and_skip=False)
+                rows = results[self._skip :]
+                if self._limit:
+                    rows = rows[: abs(self._limit)]
+            window = (self._factory, bounds, rows)
             self._window = window
         try:
             doc = window[2][self._emitted]
@@ -110,6 +128,7 @@ def install() -> None:
         return parts  # type: ignore[no-any-return]
 
     def setitem(self: Any, key: Any, value: Any) -> None:
+        _written(self)
         parts = partitions(self)
         if parts is not None:
             field = PARTITIONS[self.name]
@@ -123,6 +142,7 @@ def install() -> None:
         original_setitem(self, key, value)
 
     def delitem(self: Any, key: Any) -> None:
+        _written(self)
         parts = partitions(self)
         old = self._documents.get(key)
         if parts is not None and old is not None:
@@ -130,6 +150,7 @@ def install() -> None:
         original_delitem(self, key)
 
     def drop(self: Any) -> None:
+        _written(self)
         self.__dict__.pop("_partitions", None)
         original_drop(self)
 
@@ -165,10 +186,13 @@ def install() -> None:
             return iter([doc] if doc is not None and filtering.filter_applies(filter, doc) else [])
         allowed: list[tuple[str, Any]] = []  # (field, the set of values it may equal)
         ranges: list[tuple[str, datetime | None, datetime | None]] = []  # [low, high) dates
+        numbers: list[tuple[str, Any, int | float]] = []  # (field, comparison, bound)
         for key, value in filter.items():
             if key.startswith("$") or "." in key:
                 continue
-            if _date_range(value):
+            if _number_range(value):
+                numbers += [(key, _COMPARE[op], bound) for op, bound in value.items()]
+            elif _date_range(value):
                 ranges.append((key, value.get("$gte"), value.get("$lt")))
             elif isinstance(value, _FILTER_TYPES):
                 allowed.append((key, {value}))
@@ -180,8 +204,23 @@ def install() -> None:
             ):
                 allowed.append((key, set(value["$in"])))
         scope = partition_candidates(self, filter)
-        if not allowed and not ranges and scope is None:
+        if not allowed and not ranges and not numbers and scope is None:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
+        field = PARTITIONS.get(self._store.name)
+        if (
+            scope is not None
+            and set(filter) == {field}
+            and isinstance(filter[field], _FILTER_TYPES)
+        ):
+            # the partition is the answer: its documents hold exactly this plain value (those
+            # holding arrays or documents, filed under _ANY, still go through the filter)
+            value, name = filter[field], str(field)
+            return (
+                doc
+                for doc in scope
+                if doc.get(name).__class__ is value.__class__
+                or filtering.filter_applies(filter, doc)
+            )
 
         def candidate(doc: dict[str, Any]) -> bool:
             for key, values in allowed:
@@ -199,6 +238,10 @@ def install() -> None:
                             return False
                     except TypeError:  # naive against aware: mongomock decides
                         pass
+            for key, compare, bound in numbers:
+                stored = doc.get(key)
+                if stored.__class__ in (int, float) and not compare(stored, bound):
+                    return False
             return True
 
         return (
@@ -206,6 +249,67 @@ def install() -> None:
             for doc in (list(self._store.documents) if scope is None else scope)
             if candidate(doc) and filtering.filter_applies(filter, doc)
         )
+
+    def get_dataset(self: Any, spec: Any, sort: Any, fields: Any, as_class: Any) -> Any:
+        """mongomock's `_get_dataset`, sorting on plain tuple keys computed once per document
+        (one stable pass per sort key, last key first, as mongomock does); any value outside
+        `bson_sort_key`'s types falls back to mongomock's own sort."""
+        if not sort or isinstance(sort, dict) or any(k.startswith("$") for k, _ in sort):
+            yield from original_get_dataset(self, spec, sort, fields, as_class)
+            return
+        cache = None
+        if self._store.name in SORT_CACHED and set(spec) == {PARTITIONS[self._store.name]}:
+            # one board's rows in board order: kept until the next write to the collection
+            cache = self._store.__dict__.setdefault("_sorted", {})
+            key, version = (repr(spec), repr(sort)), _version(self._store)
+            cached = cache.get(key)
+            if cached is None or cached[0] != version:
+                if len(cache) >= 1024:  # bounded: at most this many boards kept
+                    cache.clear()
+                cached = cache[key] = (version, _sorted_documents(self, spec, sort))
+            dataset = cached[1]
+        else:
+            dataset = _sorted_documents(self, spec, sort)
+        if dataset is None:
+            yield from original_get_dataset(self, spec, sort, fields, as_class)
+            return
+        for document in dataset:
+            yield self._copy_only_fields(document, fields, as_class)
+
+    def _sorted_documents(self: Any, spec: Any, sort: Any) -> list[dict[str, Any]] | None:
+        """The matching documents, sorted; None when a value needs mongomock's own sort."""
+        dataset = list(self._iter_documents(spec))
+        try:
+            for sort_key, direction in reversed(sort):
+                keys = {id(doc): _sort_key(filtering.resolve_key(sort_key, doc)) for doc in dataset}
+                dataset.sort(key=lambda doc: keys[id(doc)], reverse=direction < 0)
+        except (_Unsortable, TypeError):
+            return None
+        return dataset
+
+    def _version(store: Any) -> int:
+        return store.__dict__.get("_version", 0)  # type: ignore[no-any-return]
+
+    def _written(store: Any) -> None:
+        store._version = _version(store) + 1
+
+    original_update = Collection._update
+    ORIGINALS["update"] = original_update
+
+    def update(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # updates change stored documents in place (no __setitem__): count them as writes
+        try:
+            return original_update(self, *args, **kwargs)
+        finally:
+            _written(self._store)
+
+    def _sort_key(value: Any) -> tuple[int, tuple[Any, ...]]:
+        # mongomock's resolve_sort_key: missing sorts as null; arrays by their first value
+        if value is filtering.NOTHING:
+            return (1, bson_sort_key(None))
+        if isinstance(value, tuple | list):
+            return (0, bson_sort_key(None)) if not value else (1, bson_sort_key(value[0]))
+        return (1, bson_sort_key(value))
 
     def ensure_uniques(self: Any, new_data: dict[str, Any]) -> None:
         seen = getattr(self, "_bulk_unique_keys", None)
@@ -277,6 +381,8 @@ def install() -> None:
     Cursor.__next__ = cursor_next  # type: ignore[method-assign]
     Cursor.next = cursor_next  # type: ignore[method-assign]
     Collection._iter_documents = iter_documents  # type: ignore[method-assign]
+    Collection._get_dataset = get_dataset  # type: ignore[method-assign]
+    Collection._update = update  # type: ignore[method-assign]
     Collection._ensure_uniques = ensure_uniques  # type: ignore[method-assign]
     Collection.insert_many = insert_many  # type: ignore[method-assign]
     Collection.aggregate = aggregate  # type: ignore[method-assign]
@@ -306,6 +412,22 @@ def _comparable(bson_compare: Any) -> type:
             return bool(bson_compare(operator.lt, self.obj, other.obj))
 
     return FastBsonComparable
+
+
+_COMPARE = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
+
+
+def _number_range(value: Any) -> bool:
+    """`{"$gt": 5}`, `{"$gte": 1, "$lt": 9.5}`...: int or float bounds (not booleans, not NaN)."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and set(value) <= set(_COMPARE)
+        and all(
+            bound.__class__ in (int, float) and bound == bound  # NaN != NaN
+            for bound in value.values()
+        )
+    )
 
 
 def _date_range(value: Any) -> bool:

@@ -79,6 +79,12 @@ def _filters(ids: list[ObjectId]) -> list[dict[str, Any]]:
         },
         {"kind": "a", "day": {"$lt": datetime(2026, 1, 3, tzinfo=UTC)}},
         {"n": {"$gte": 5, "$lt": 9}},
+        # numeric ranges: on numbers, on fields mixing types, on floats and booleans
+        {"n": {"$gt": 250}},
+        {"n": {"$gt": 3.5, "$lte": 20}},
+        {"kind": {"$gt": 0}},
+        {"other": {"$lte": 1}},
+        {"ref": {"$lt": 1.5}, "kind": "a"},
         {},
     ]
 
@@ -161,6 +167,65 @@ def test_runs_partitioned_by_owner_find_the_same_documents_through_writes(
             replacement = {"n": n, "user_id": owner["user_id"], "day": datetime(2026, 1, 2)}
             runs.replace_one({"n": n}, replacement)
     runs.insert_many([{"n": n, "user_id": rng.choice(ids[:3])} for n in range(300, 340)])
+    check()
+
+
+def test_board_totals_sorted_pages_match_mongomock_through_writes(collection: Any) -> None:
+    """`board_totals` is partitioned by `board` and its sorted reads of one board are cached
+    until the next write: pages (sort, skip, limit) and counts equal mongomock's own results
+    through inserts, $inc updates, upserts, deletes and a drop."""
+    assert embedded.PARTITIONS["board_totals"] == "board"
+    rows = collection.database.board_totals
+    rng = random.Random(4)
+    names = ["ann", "bob", "Cid", "dan", "eve"]
+
+    def row(n: int) -> dict[str, Any]:
+        return {
+            "_id": f"r{n}",
+            "board": rng.choice(["b1", "b2", "b3"]),
+            "score": rng.choice([0, 5, 5, 10, 250, 3.5]),
+            "sort_name": rng.choice(names),
+            "entity_id": rng.choice(collection.ids),
+        }
+
+    rows.insert_many([row(n) for n in range(200)])
+    order = [("score", -1), ("sort_name", 1), ("entity_id", 1)]
+    reverse = [(name, -direction) for name, direction in order]
+
+    def check() -> None:
+        for spec in (
+            {"board": "b1"},
+            {"board": "b2"},
+            {"board": "b9"},
+            {"board": "b1", "score": {"$gt": 5}},
+        ):
+            for sort in (order, reverse):
+                original = list(ORIGINAL["get_dataset"](rows, spec, sort, None, dict))
+                for skip, limit in [(0, 20), (7, 5), (60, 20), (0, 0)]:
+                    page = list(rows.find(spec, sort=sort, skip=skip, limit=limit))
+                    assert page == original[skip : skip + limit if limit else None], spec
+            assert rows.count_documents(spec) == len(original)
+
+    check()
+    for _ in range(3):  # reads between writes: a stale cached order would show here
+        for n in rng.sample(range(200), 30):
+            rows.update_one({"_id": f"r{n}"}, {"$inc": {"score": rng.choice([-5, 5, 100])}})
+        check()
+        for n in rng.sample(range(200), 10):
+            rows.delete_one({"_id": f"r{n}"})
+        check()
+        for n in range(200, 210):
+            fields = row(n)
+            upsert = {
+                "$inc": {"score": 7},
+                "$setOnInsert": {k: v for k, v in fields.items() if k not in ("_id", "score")},
+            }
+            rows.update_one({"_id": fields["_id"]}, upsert, upsert=True)
+        check()
+        rows.update_many({"sort_name": "bob"}, {"$set": {"sort_name": "zed"}})
+        check()
+    rows.drop()
+    rows.insert_many([row(n) for n in range(40)])
     check()
 
 
