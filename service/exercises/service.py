@@ -23,12 +23,27 @@ from service.errors import Conflict, Forbidden, NotFound
 from service.exercises.catalogue import STANDARD_EXERCISES
 from service.exercises.schemas import ExerciseCreate, ExerciseRead, ExerciseUpdate
 from service.pagination import Page, PageParams, fetch_page
+from service.queries import ASC, QueryShape
 from service.validation import name_key
 
 # caps that keep every catalogue read bounded (a search scans at most both)
 MAX_PUBLIC_EXERCISES = 1_000
 MAX_PRIVATE_EXERCISES = 200
 DUPLICATE_KEY = 11000
+
+
+# the catalogue list (service.queries): the public range and the caller's own range of
+# owner_name_id, merged in name order; the other filters test the rows of those capped ranges
+EXERCISES = QueryShape(
+    "exercises",
+    Exercise,
+    equality=("owner_id",),
+    sort=(("name_key", ASC),),
+    index="owner_name_id",
+    residual=("name_key", "category", "primary_muscles", "equipment"),
+    why="search (a substring of name_key), category, muscle and equipment are tested on the "
+    "rows of the public catalogue and of the caller's own exercises, both capped",
+)
 
 
 def to_read(exercise: Exercise) -> ExerciseRead:
@@ -166,7 +181,7 @@ async def search(
         criteria["primary_muscles"] = muscle
     if equipment is not None:
         criteria["equipment"] = equipment
-    found = await fetch_page(Exercise, criteria, [("name_key", 1)], page)
+    found = await fetch_page(EXERCISES, criteria, page)
     return found.page([to_read(e) for e in found.rows])
 
 
@@ -216,6 +231,8 @@ def _require_manager(exercise: Exercise, actor: User, action: str) -> None:
 
 async def in_use(exercise_id: PydanticObjectId) -> bool:
     """Whether any workout has a set of this exercise (the set_exercise index)."""
+    # served by the set_exercise index (a dotted key: not a registered shape, whose explain
+    # samples read top-level fields)
     return await Workout.find_one({"sets.exercise_id": exercise_id}) is not None
 
 

@@ -22,6 +22,7 @@ from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.exercises import service as exercises
 from service.leaderboards.buckets import day_of
 from service.pagination import Page, PageParams, fetch_page
+from service.queries import DESC, QueryShape, Shapes
 from service.workouts.schemas import (
     WorkoutCreate,
     WorkoutRead,
@@ -37,6 +38,21 @@ FUTURE_SKEW = timedelta(minutes=5)
 MEASURES = ("reps", "weight_kg", "duration_s", "distance_m")
 USER_DELETION_BATCH = 500
 _EDIT_ATTEMPTS = 5
+
+
+# the lists' query shapes (service.queries): newest start first, `from`/`to` a range
+WORKOUTS_OF_USER = QueryShape(
+    "workouts_of_user",
+    Workout,
+    equality=("user_id",),
+    sort=(("started_at", DESC),),
+    range=("started_at",),
+    index="user_started",
+)
+WORKOUTS_ALL = QueryShape(
+    "workouts_all", Workout, sort=(("started_at", DESC),), range=("started_at",), index="started"
+)
+WORKOUTS = Shapes("workouts", (WORKOUTS_OF_USER, WORKOUTS_ALL))
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,7 @@ async def search(*, filters: WorkoutFilters, page: PageParams) -> Page[WorkoutRe
     if started:
         criteria["started_at"] = started
     # user_started or started, both ending in _id
-    found = await fetch_page(Workout, criteria, [("started_at", -1)], page)
+    found = await fetch_page(WORKOUTS, criteria, page)
     return found.page(await to_reads(found.rows))
 
 
@@ -321,8 +337,8 @@ async def delete_all_of(*, user: User) -> int:
     while True:
         batch = [
             Workout.model_validate(raw)
-            async for raw in collection.find({"user_id": user.id})
-            .sort([("started_at", -1), ("_id", -1)])
+            async for raw in collection.find(WORKOUTS_OF_USER.check({"user_id": user.id}))
+            .sort(WORKOUTS_OF_USER.order)
             .limit(USER_DELETION_BATCH)
         ]
         if not batch:
