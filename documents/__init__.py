@@ -5,7 +5,7 @@ from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.login_failure import LoginFailure
 from documents.quota import DailyQuota
-from documents.record import BestEffort, StrengthSummary
+from documents.record import BestEffort, StrengthRecord, StrengthSummary
 from documents.run import BoardTotal, IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
 from documents.team import Invitation, Membership, Team
 from documents.user import User
@@ -36,6 +36,7 @@ DOCUMENTS = [
     Workout,
     BestEffort,
     StrengthSummary,
+    StrengthRecord,
     XpEntry,
 ]
 
@@ -60,6 +61,7 @@ __all__ = [
     "RunRoute",
     "RunSlotLease",
     "ScoreBucket",
+    "StrengthRecord",
     "StrengthSummary",
     "Team",
     "User",

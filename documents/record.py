@@ -1,13 +1,14 @@
 """What personal records read: derived rows kept in step with runs and workouts by hooks.
 
-Both are derived data (service.records.service keeps them, scripts/rebuild_records.py recomputes
-and verifies them); a record is read with an indexed find_one or a one-user aggregation.
+All are derived data (service.records.service keeps them, scripts/rebuild_records.py recomputes
+and verifies them); a record is read with an indexed find_one, or one row per exercise.
 """
 
 from datetime import datetime
+from typing import Any
 
 from beanie import Document, PydanticObjectId
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 
 class BestEffort(Document):
@@ -67,7 +68,75 @@ class StrengthSummary(Document):
     class Settings:
         name = "strength_summaries"
         use_revision = False
+        # one per record: the best row of a (user, exercise) is the first of its index range
+        # (ties: the earliest workout)
+        indexes = [  # noqa: RUF012
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("exercise_id", ASCENDING),
+                    ("heaviest_kg", DESCENDING),
+                    ("heaviest_reps", DESCENDING),
+                    ("started_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
+                name="user_exercise_heaviest",
+            ),
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("exercise_id", ASCENDING),
+                    ("most_reps", DESCENDING),
+                    ("most_reps_kg", DESCENDING),
+                    ("started_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
+                name="user_exercise_reps",
+            ),
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("exercise_id", ASCENDING),
+                    ("best_1rm_kg", DESCENDING),
+                    ("started_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
+                name="user_exercise_1rm",
+            ),
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("exercise_id", ASCENDING),
+                    ("volume_kg", DESCENDING),
+                    ("started_at", ASCENDING),
+                    ("_id", ASCENDING),
+                ],
+                name="user_exercise_volume",
+            ),
+            IndexModel([("workout_id", ASCENDING)], name="workout"),
+        ]
+
+
+class StrengthRecord(Document):
+    """A user's records on one exercise, each the best `strength_summaries` row by its metric.
+
+    id: "<user_id>:<exercise_id>". Recomputed from the summaries (four index seeks) whenever a
+    workout with that exercise is recorded, changed or deleted, so a read is one row per
+    exercise. Each record is the metric's fields (as in StrengthSummary) plus `workout_id` and
+    `started_at`; None when no row has the metric.
+    """
+
+    id: str  # type: ignore[assignment]
+    user_id: PydanticObjectId
+    exercise_id: PydanticObjectId
+    heaviest: dict[str, Any] | None = None
+    most_reps: dict[str, Any] | None = None
+    best_1rm: dict[str, Any] | None = None
+    volume: dict[str, Any] | None = None
+
+    class Settings:
+        name = "strength_records"
+        use_revision = False
         indexes = [  # noqa: RUF012
             IndexModel([("user_id", ASCENDING), ("exercise_id", ASCENDING)], name="user_exercise"),
-            IndexModel([("workout_id", ASCENDING)], name="workout"),
         ]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from beanie import PydanticObjectId
 
-from documents import BestEffort, ScoreBucket, StrengthSummary, Workout
+from documents import BestEffort, ScoreBucket, StrengthRecord, StrengthSummary, Workout
 from documents.workout import WorkoutSet
 from service import events
 from service.imports.model import TrackPoint
@@ -667,40 +667,73 @@ def _oracle_strength(workouts: list[Workout]) -> dict[PydanticObjectId, dict[str
     return best
 
 
+def random_sets(rng: random.Random, exercises: list[PydanticObjectId]) -> list[WorkoutSet]:
+    sets = []
+    for _ in range(rng.randrange(1, 8)):
+        reps = rng.choice([None, rng.randrange(1, 20)])
+        kg = rng.choice([None, 0.0, float(rng.randrange(20, 120, 5))])
+        if reps is None and kg is None:
+            reps = 1
+        sets.append(WorkoutSet(exercise_id=rng.choice(exercises), reps=reps, weight_kg=kg))
+    return sets
+
+
+def _records_as_oracle(stored: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Stored `strength_records` in the oracle's terms: metric -> (value, workout id)."""
+
+    def rank(value: Any) -> Any:
+        return -1 if value is None else value
+
+    out: dict[Any, dict[str, Any]] = {}
+    for row in stored:
+        got: dict[str, Any] = {}
+        if row["heaviest"]:
+            h = row["heaviest"]
+            got["heaviest"] = ((h["heaviest_kg"], rank(h["heaviest_reps"])), h["workout_id"])
+        if row["most_reps"]:
+            m = row["most_reps"]
+            got["most_reps"] = ((m["most_reps"], rank(m["most_reps_kg"])), m["workout_id"])
+        if row["best_1rm"]:
+            got["best_1rm"] = (row["best_1rm"]["best_1rm_kg"], row["best_1rm"]["workout_id"])
+        if row["volume"]:
+            got["volume"] = (row["volume"]["volume_kg"], row["volume"]["workout_id"])
+        out[row["exercise_id"]] = got
+    return out
+
+
 @pytest.mark.parametrize("seed", range(5))
-async def test_strength_pipelines_match_plain_python(client: httpx.AsyncClient, seed: int) -> None:
+async def test_strength_records_follow_workouts_like_plain_python(
+    client: httpx.AsyncClient, seed: int
+) -> None:
     rng = random.Random(seed)
     user = PydanticObjectId()
     exercises = [PydanticObjectId() for _ in range(4)]
-    workouts = []
+    workouts: list[Workout] = []
     for i in range(rng.randrange(1, 25)):
-        sets = []
-        for _ in range(rng.randrange(1, 8)):
-            reps = rng.choice([None, rng.randrange(1, 20)])
-            kg = rng.choice([None, 0.0, float(rng.randrange(20, 120, 5))])
-            if reps is None and kg is None:
-                reps = 1
-            sets.append(WorkoutSet(exercise_id=rng.choice(exercises), reps=reps, weight_kg=kg))
         started = START + timedelta(hours=7 * i)
-        workouts.append(await record_workout(user, started, sets))
-    oracle = _oracle_strength(workouts)
-    collection = StrengthSummary.get_motor_collection()
-    for metric, fields in (
-        ("heaviest", ("heaviest_kg", "heaviest_reps")),
-        ("most_reps", ("most_reps", "most_reps_kg")),
-        ("best_1rm", ("best_1rm_kg",)),
-        ("volume", ("volume_kg",)),
-    ):
-        rows = await collection.aggregate(pipelines.strength_best(user, metric)).to_list(None)  # type: ignore[arg-type]
-        got = {row["_id"]: (tuple(row[f] or 0 for f in fields), row["workout_id"]) for row in rows}
-        expected = {}
-        for exercise_id, b in oracle.items():
-            if metric in b:
-                value, workout_id = b[metric]
-                value = value if isinstance(value, tuple) else (value,)
-                expected[exercise_id] = (tuple(max(v or 0, 0) for v in value), workout_id)
-        assert got == expected, metric
-    assert [row["_id"] for row in rows] == sorted(row["_id"] for row in rows)
+        workouts.append(await record_workout(user, started, random_sets(rng, exercises)))
+    # some are edited, some deleted: the records fall to the next best
+    for workout in list(workouts):
+        roll = rng.random()
+        if roll < 0.2:
+            await workout.delete()
+            await events.workout_deleted.emit(workout=workout)
+            workouts.remove(workout)
+        elif roll < 0.4:
+            after = workout.model_copy(update={"sets": random_sets(rng, exercises)})
+            await after.replace()
+            await events.workout_changed.emit(before=workout, after=after)
+            workouts[workouts.index(workout)] = after
+    oracle = {k: v for k, v in _oracle_strength(workouts).items() if v}
+    stored = await StrengthRecord.get_motor_collection().find({"user_id": user}).to_list(None)
+    assert _records_as_oracle(stored) == oracle
+    # the rebuild's plain fold of the summaries agrees with the hooks' index seeks
+    summaries = await StrengthSummary.get_motor_collection().find({"user_id": user}).to_list(None)
+    for row in stored:
+        rows = [r for r in summaries if r["exercise_id"] == row["exercise_id"]]
+        folded = pipelines.strength_record(user_id=user, exercise_id=row["exercise_id"], rows=rows)
+        assert folded is not None
+        assert _records_as_oracle([folded]) == _records_as_oracle([row])
 
 
 async def test_a_late_refresh_writes_the_stored_run_or_nothing(
@@ -754,18 +787,22 @@ async def test_rebuild_finds_and_repairs_drift(client: httpx.AsyncClient, runner
         }
     )
     await StrengthSummary.get_motor_collection().delete_many({"workout_id": workout.id})
+    await StrengthRecord.get_motor_collection().delete_many({})
     best = efforts_by_name(await get_records(client, runner, runner.id))
     assert best["1k"]["seconds"] == 1.0  # the tampered row is what records read
 
     drift = await rebuild.verify()
-    assert drift.expected == {"best_efforts": 4, "strength_summaries": 1}
+    assert drift.expected == {"best_efforts": 4, "strength_summaries": 1, "strength_records": 1}
     assert drift.counts() == {
         "best_efforts missing": 1,
-        "best_efforts changed": 1,
-        "best_efforts orphaned": 1,
         "strength_summaries missing": 1,
+        "strength_records missing": 1,
+        "best_efforts changed": 1,
         "strength_summaries changed": 0,
+        "strength_records changed": 0,
+        "best_efforts orphaned": 1,
         "strength_summaries orphaned": 0,
+        "strength_records orphaned": 0,
     }
     await rebuild.repair()
     assert (await rebuild.verify()).clean

@@ -7,6 +7,7 @@ from the milliseconds since the epoch). tests/test_records.py checks each agains
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -69,7 +70,7 @@ def biggest_month(user_id: PydanticObjectId) -> Pipeline:
 
 StrengthMetric = Literal["heaviest", "most_reps", "best_1rm", "volume"]
 
-# metric -> (the summary fields sorted on, best first, then the fields the record carries)
+# metric -> (the summary fields ranked on, best first, then the fields the record carries)
 STRENGTH_METRICS: dict[StrengthMetric, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "heaviest": (("heaviest_kg", "heaviest_reps"), ()),
     "most_reps": (("most_reps", "most_reps_kg"), ()),
@@ -78,28 +79,49 @@ STRENGTH_METRICS: dict[StrengthMetric, tuple[tuple[str, ...], tuple[str, ...]]] 
 }
 
 
-def strength_best(user_id: PydanticObjectId, metric: StrengthMetric) -> Pipeline:
-    """Per exercise, the user's best (workout, exercise) summary by `metric`.
+def metric_order(metric: StrengthMetric) -> list[tuple[str, int]]:
+    """The order putting a (user, exercise)'s best summary row by `metric` first: its fields
+    descending (a missing value ranks below any number), then the earliest workout."""
+    ranked, _ = STRENGTH_METRICS[metric]
+    return [*((name, -1) for name in ranked), ("started_at", 1), ("_id", 1)]
 
-    Rows `{_id: exercise_id, <metric fields>, workout_id, started_at}` ordered by exercise id;
-    ties go to the heavier set (heaviest: more reps; most reps: more weight), then the earliest
-    workout. Exercises with no value for the metric (no weighted set, no volume) have no row.
-    """
+
+def record_entry(metric: StrengthMetric, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The record `row` makes for `metric` (its fields, workout_id, started_at), or None when
+    it has no value for it (no weighted set; no volume)."""
+    if row is None:
+        return None
     ranked, carried = STRENGTH_METRICS[metric]
-    first = ranked[0]
-    present: dict[str, Any] = {"$ne": None}
-    if metric == "volume":
-        present = {"$gt": 0}
-    order: dict[str, int] = {"exercise_id": 1}
-    order.update({name: -1 for name in ranked})
-    order.update({"started_at": 1, "_id": 1})
-    fields = (*ranked, *carried, "workout_id", "started_at")
-    return [
-        {"$match": {"user_id": user_id, first: present}},
-        {"$sort": order},
-        {"$group": {"_id": "$exercise_id", **{f: {"$first": f"${f}"} for f in fields}}},
-        {"$sort": {"_id": 1}},
-    ]
+    value = row.get(ranked[0])
+    if value is None or (metric == "volume" and value <= 0):
+        return None
+    entry = {name: row.get(name) for name in (*ranked, *carried)}
+    entry.update(workout_id=row["workout_id"], started_at=row["started_at"])
+    return entry
+
+
+def _sort_key(metric: StrengthMetric, row: dict[str, Any]) -> tuple[Any, ...]:
+    ranked, _ = STRENGTH_METRICS[metric]
+    values = tuple(-_rank(row.get(name)) for name in ranked)
+    return (*values, row["started_at"].replace(tzinfo=None), str(row["_id"]))
+
+
+def strength_record(
+    *, user_id: Any, exercise_id: Any, rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The `strength_records` document of one (user, exercise) from all its summary rows, in
+    plain Python (the rebuild's reference; the hooks seek each best row through an index)."""
+    record: dict[str, Any] = {
+        "_id": f"{user_id}:{exercise_id}",
+        "user_id": user_id,
+        "exercise_id": exercise_id,
+    }
+    for metric in STRENGTH_METRICS:
+        best = min(rows, key=lambda row: _sort_key(metric, row)) if rows else None
+        record[metric] = record_entry(metric, best)
+    if all(record[metric] is None for metric in STRENGTH_METRICS):
+        return None
+    return record
 
 
 def estimated_1rm(weight_kg: float, reps: int) -> float:
@@ -111,7 +133,7 @@ def estimated_1rm(weight_kg: float, reps: int) -> float:
 
 
 def _rank(value: float | None) -> float:
-    return -1.0 if value is None else value
+    return -math.inf if value is None else value
 
 
 def strength_summaries(workout: Workout) -> list[dict[str, Any]]:

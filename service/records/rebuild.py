@@ -1,24 +1,26 @@
 """Recompute the records' derived rows from their sources, compare, repair the drift.
 
-`best_efforts` from the runs' timed routes (one route in memory at a time) and
-`strength_summaries` from the workouts. `repair` writes only the differences (replace by id,
-delete by id). Changes made while it runs can race with it: run it in a quiet moment, then
-`verify` again.
+`best_efforts` from the runs' timed routes (one route in memory at a time),
+`strength_summaries` from the workouts and `strength_records` from those summaries (held in
+memory per (user, exercise) while the workouts are walked). `repair` writes only the
+differences (replace by id, delete by id). Changes made while it runs can race with it: run it
+in a quiet moment, then `verify` again.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DeleteOne, ReplaceOne
 
-from documents import BestEffort, Run, RunRoute, StrengthSummary, Workout
+from documents import BestEffort, Run, RunRoute, StrengthRecord, StrengthSummary, Workout
 from service.records import pipelines
 from service.records.service import effort_rows
 
 _BATCH = 1_000
-_FLOAT_FIELDS = ("seconds", "start_m", "volume_kg", "best_1rm_kg")
 
 
 @dataclass
@@ -49,20 +51,19 @@ class Drift:
         return out
 
 
+def _norm(value: Any) -> Any:
+    """A value as compared: datetimes as naive UTC, floats to 6 decimals, dicts recursively."""
+    if isinstance(value, dict):
+        return {key: _norm(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
 def _same(stored: dict[str, Any], expected: dict[str, Any]) -> bool:
-    if stored.keys() != expected.keys():
-        return False
-    for key, value in expected.items():
-        other = stored[key]
-        if key in _FLOAT_FIELDS and value is not None and other is not None:
-            if abs(float(other) - float(value)) > 1e-6:
-                return False
-        elif key == "started_at":
-            if other.replace(tzinfo=None) != value.replace(tzinfo=None):
-                return False
-        elif other != value:
-            return False
-    return True
+    return bool(_norm(stored) == _norm(expected))
 
 
 async def _expected_efforts() -> Any:
@@ -120,23 +121,39 @@ async def _compare(
             fixes.append(DeleteOne({"_id": doc["_id"]}))
 
 
-async def _expected_summaries() -> Any:
+async def _expected_summaries(by_exercise: dict[tuple[Any, Any], list[dict[str, Any]]]) -> Any:
+    """(workout id, expected rows) for every workout; also collects the rows per (user,
+    exercise) into `by_exercise` for the records."""
     async for raw in Workout.get_motor_collection().find({}).sort("_id", 1):
         workout = Workout.model_validate(raw)
-        yield workout.id, pipelines.strength_summaries(workout)
+        rows = pipelines.strength_summaries(workout)
+        for row in rows:
+            by_exercise[(row["user_id"], row["exercise_id"])].append(row)
+        yield workout.id, rows
+
+
+async def _expected_records(by_exercise: dict[tuple[Any, Any], list[dict[str, Any]]]) -> Any:
+    for (user_id, exercise_id), rows in sorted(by_exercise.items(), key=lambda kv: str(kv[0])):
+        record = pipelines.strength_record(user_id=user_id, exercise_id=exercise_id, rows=rows)
+        yield f"{user_id}:{exercise_id}", [record] if record is not None else []
 
 
 async def _run(*, write: bool) -> Drift:
     drift = Drift()
+    by_exercise: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
     for collection, owner_field, expected, name in (
         (BestEffort.get_motor_collection(), "run_id", _expected_efforts(), "best_efforts"),
         (
             StrengthSummary.get_motor_collection(),
             "workout_id",
-            _expected_summaries(),
+            _expected_summaries(by_exercise),
             "strength_summaries",
         ),
+        # after the summaries: the records are folded from the rows they collected
+        (StrengthRecord.get_motor_collection(), "_id", None, "strength_records"),
     ):
+        if expected is None:
+            expected = _expected_records(by_exercise)
         fixes: list[Any] = []
         await _compare(collection, owner_field, expected, name, drift, fixes)
         if write:

@@ -7,7 +7,9 @@
   `user_distance` / `user_duration` / `user_score` indexes (nothing derived to keep in step).
 - Biggest week and month: aggregated from the runner's score buckets (`kind_entity_day`).
 - Strength: one `strength_summaries` row per (workout, exercise), written by the workout hooks,
-  aggregated per exercise; the highest-volume workout comes from `workouts` (`user_volume`).
+  and one `strength_records` row per (user, exercise), its four bests re-sought through the
+  summaries' indexes whenever a workout with that exercise changes; a read is one row per
+  exercise; the highest-volume workout comes from `workouts` (`user_volume`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from documents import (
     Run,
     RunRoute,
     ScoreBucket,
+    StrengthRecord,
     StrengthSummary,
     User,
     Workout,
@@ -80,15 +83,30 @@ USER_BUCKETS = QueryShape(
     index="kind_entity_day",
     tie_break=False,
 )
-STRENGTH_ROWS = QueryShape(
-    "records_strength_rows",
-    StrengthSummary,
+_STRENGTH_INDEXES: dict[pipelines.StrengthMetric, str] = {
+    "heaviest": "user_exercise_heaviest",
+    "most_reps": "user_exercise_reps",
+    "best_1rm": "user_exercise_1rm",
+    "volume": "user_exercise_volume",
+}
+# the best summary row of a (user, exercise) by each metric: one index seek each
+STRENGTH_BEST = {
+    metric: QueryShape(
+        f"records_strength_{metric}",
+        StrengthSummary,
+        equality=("user_id", "exercise_id"),
+        sort=tuple(pipelines.metric_order(metric)),
+        index=index,
+    )
+    for metric, index in _STRENGTH_INDEXES.items()
+}
+STRENGTH_RECORDS = QueryShape(
+    "records_strength_records",
+    StrengthRecord,
     equality=("user_id",),
+    sort=(("exercise_id", ASC),),
     index="user_exercise",
-    residual=("heaviest_kg", "most_reps", "best_1rm_kg", "volume_kg"),
-    why="one user's (workout, exercise) rows, sorted per exercise in the pipeline: bounded by "
-    "what that user logged, the residual only skips rows without the metric",
-    tie_break=False,
+    tie_break=False,  # one row per (user, exercise)
 )
 TOP_WORKOUT = QueryShape(
     "records_top_workout",
@@ -231,12 +249,56 @@ async def refresh_summaries(workout: Workout) -> None:
         await collection.delete_many({"workout_id": workout.id})
 
 
+async def _best_record(user_id: Any, exercise_id: Any) -> dict[str, Any] | None:
+    """The `strength_records` document of (user, exercise) from its best summary rows."""
+    collection = StrengthSummary.get_motor_collection()
+    record: dict[str, Any] = {
+        "_id": f"{user_id}:{exercise_id}",
+        "user_id": user_id,
+        "exercise_id": exercise_id,
+    }
+    for metric, shape in STRENGTH_BEST.items():
+        criteria = shape.check({"user_id": user_id, "exercise_id": exercise_id})
+        row = await collection.find_one(criteria, sort=shape.order)
+        record[metric] = pipelines.record_entry(metric, row)
+    if all(record[metric] is None for metric in STRENGTH_BEST):
+        return None
+    return record
+
+
+async def refresh_records(user_id: Any, exercise_ids: Iterable[Any]) -> None:
+    """Recompute the user's records on these exercises from the summaries.
+
+    Written, then checked again: a concurrent workout's refresh may have read the summaries
+    before this one's rows existed and written after it; whichever checks last sees both.
+    """
+    collection = StrengthRecord.get_motor_collection()
+    for exercise_id in set(exercise_ids):
+        record = await _best_record(user_id, exercise_id)
+        for _ in range(3):
+            record_id = f"{user_id}:{exercise_id}"
+            if record is None:
+                await collection.delete_one({"_id": record_id})
+            else:
+                await collection.replace_one({"_id": record_id}, record, upsert=True)
+            again = await _best_record(user_id, exercise_id)
+            if again == record:
+                break
+            record = again
+
+
+def _exercises_of(*workouts: Workout) -> set[PydanticObjectId]:
+    return {s.exercise_id for workout in workouts for s in workout.sets}
+
+
 async def _on_workout_recorded(*, workout: Workout) -> None:
     await refresh_summaries(workout)
+    await refresh_records(workout.user_id, _exercises_of(workout))
 
 
 async def _on_workout_changed(*, before: Workout, after: Workout) -> None:
     await refresh_summaries(after)
+    await refresh_records(after.user_id, _exercises_of(before, after))
 
 
 # workout ids whose rows a `workouts_deleted` batch already removed
@@ -248,6 +310,7 @@ async def _on_workout_deleted(*, workout: Workout) -> None:
         _workouts_deleted_in_batch.discard(workout.id)
         return
     await StrengthSummary.get_motor_collection().delete_many({"workout_id": workout.id})
+    await refresh_records(workout.user_id, _exercises_of(workout))
 
 
 async def _on_workouts_deleted(*, user: User, workouts: list[Workout]) -> None:
@@ -257,11 +320,13 @@ async def _on_workouts_deleted(*, user: User, workouts: list[Workout]) -> None:
             {"user_id": user.id, "workout_id": {"$in": ids}}
         )
         _workouts_deleted_in_batch.update(ids)
+        await refresh_records(user.id, _exercises_of(*workouts))
 
 
 async def _on_user_deleted(*, user: User) -> None:
     await BestEffort.get_motor_collection().delete_many({"user_id": user.id})
     await StrengthSummary.get_motor_collection().delete_many({"user_id": user.id})
+    await StrengthRecord.get_motor_collection().delete_many({"user_id": user.id})
 
 
 events.run_recorded.connect(_on_run_recorded)
@@ -332,25 +397,20 @@ async def _period(pipeline: pipelines.Pipeline, *, week: bool) -> PeriodRecord |
 
 
 async def _strength(user_id: PydanticObjectId) -> StrengthRecords:
-    collection = StrengthSummary.get_motor_collection()
-    best: dict[str, dict[Any, dict[str, Any]]] = {}
-    for metric in pipelines.STRENGTH_METRICS:
-        pipeline = pipelines.strength_best(user_id, metric)
-        STRENGTH_ROWS.check(pipeline[0]["$match"])
-        rows = await collection.aggregate(pipeline).to_list(None)
-        best[metric] = {row["_id"]: row for row in rows}
-    exercise_ids: set[Any] = set().union(*(rows.keys() for rows in best.values()))
-    names = await _exercise_names(exercise_ids)
+    cursor = StrengthRecord.get_motor_collection().find(
+        STRENGTH_RECORDS.check({"user_id": user_id}), sort=STRENGTH_RECORDS.order
+    )
+    stored = [row async for row in cursor]
+    names = await _exercise_names(row["exercise_id"] for row in stored)
     exercises: list[ExerciseRecords] = []
-    for exercise_id in exercise_ids:
-        heaviest = best["heaviest"].get(exercise_id)
-        most = best["most_reps"].get(exercise_id)
-        one_rm = best["best_1rm"].get(exercise_id)
-        volume = best["volume"].get(exercise_id)
+    for row in stored:
+        heaviest, most, one_rm, volume = (
+            row.get(metric) for metric in ("heaviest", "most_reps", "best_1rm", "volume")
+        )
         exercises.append(
             ExerciseRecords(
-                exercise_id=str(exercise_id),
-                exercise_name=names.get(exercise_id),
+                exercise_id=str(row["exercise_id"]),
+                exercise_name=names.get(row["exercise_id"]),
                 heaviest_set=HeaviestSet(
                     **_ref(heaviest),
                     weight_kg=heaviest["heaviest_kg"],
