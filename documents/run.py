@@ -135,6 +135,16 @@ class ScoreBucket(Document):
                 [("kind", ASCENDING), ("entity_id", ASCENDING), ("day", ASCENDING)],
                 name="kind_entity_day",
             ),
+            # a team's member board and a city-filtered runner board over a custom period:
+            # their equality fields first (service.queries: buckets_of_team_members/_city_users)
+            IndexModel(
+                [("kind", ASCENDING), ("team_id", ASCENDING), ("day", ASCENDING)],
+                name="kind_team_day",
+            ),
+            IndexModel(
+                [("kind", ASCENDING), ("city_id", ASCENDING), ("day", ASCENDING)],
+                name="kind_city_day",
+            ),
         ]
 
 

@@ -36,6 +36,7 @@ from beanie import Document
 
 from documents import (
     Athlete,
+    BoardTotal,
     CalendarEntry,
     City,
     Competition,
@@ -50,6 +51,7 @@ from documents import (
 )
 
 ASC, DESC = 1, -1
+ID_INDEX = "_id_"  # every collection's own index on _id (never declared in Settings.indexes)
 
 REGISTRY: dict[str, QueryShape] = {}
 
@@ -160,6 +162,8 @@ def registry() -> dict[str, QueryShape]:
 
 def index_keys(shape: QueryShape) -> list[tuple[str, int]] | None:
     """The keys of the index `shape` names, as (field, direction) pairs; None if undeclared."""
+    if shape.index == ID_INDEX:
+        return [("_id", ASC)]
     # the class's own Settings: readable before init_beanie (which wraps each IndexModel)
     for model in getattr(shape.document.Settings, "indexes", None) or []:
         if model.document["name"] == shape.index:
@@ -510,10 +514,7 @@ BUCKETS_OF_TEAM_MEMBERS = QueryShape(
     ScoreBucket,
     equality=("kind", "team_id"),
     range=("day",),
-    index="kind_day",
-    exempt=True,
-    why="a member board reads every member bucket of the period and keeps one team's; "
-    "an index starting (kind, team_id, day) is planned (issue 11 §1)",
+    index="kind_team_day",
     tie_break=False,
 )
 BUCKETS_OF_CITY_USERS = QueryShape(
@@ -521,10 +522,55 @@ BUCKETS_OF_CITY_USERS = QueryShape(
     ScoreBucket,
     equality=("kind", "city_id"),
     range=("day",),
-    index="kind_day",
-    exempt=True,
-    why="a city-filtered user board reads every user bucket of the period and keeps one "
-    "city's; an index starting (kind, city_id, day) is planned (issue 11 §1)",
+    index="kind_city_day",
     tie_break=False,
 )
 BUCKETS = Shapes("buckets", (BUCKETS_OF_KIND, BUCKETS_OF_TEAM_MEMBERS, BUCKETS_OF_CITY_USERS))
+
+# --- leaderboards: pre-computed totals of the standard periods (service.leaderboards) -------
+
+# a page in board order, the rank count (score above a row's) and the rows around the caller's
+# (an $or of ranges on the order's keys) all walk one board's slice of the same index
+_BOARD_ORDER = (("score", DESC), ("sort_name", ASC), ("entity_id", ASC))
+_BOARD_RANGES = ("score", "sort_name", "entity_id")
+BOARD_PAGE = QueryShape(
+    "board_page",
+    BoardTotal,
+    equality=("board",),
+    sort=_BOARD_ORDER,
+    range=_BOARD_RANGES,
+    index="board_order",
+    tie_break=False,  # entity_id ends the order: one row per entity on a board
+)
+BOARD_PAGE_OF_TEAM_KIND = QueryShape(
+    "board_page_of_team_kind",
+    BoardTotal,
+    equality=("board", "team_kind"),
+    sort=_BOARD_ORDER,
+    range=_BOARD_RANGES,
+    index="board_team_kind_order",
+    tie_break=False,
+)
+BOARD_PAGE_OF_TEAM_CITY = QueryShape(
+    "board_page_of_team_city",
+    BoardTotal,
+    equality=("board", "team_city_id"),
+    sort=_BOARD_ORDER,
+    range=_BOARD_RANGES,
+    index="board_team_city_order",
+    residual=("team_kind",),
+    why="a city has a handful of teams; `kind` narrows them further",
+    tie_break=False,
+)
+BOARD_TOTALS = Shapes(
+    "board_totals", (BOARD_PAGE, BOARD_PAGE_OF_TEAM_KIND, BOARD_PAGE_OF_TEAM_CITY)
+)
+BOARD_ROWS = QueryShape(
+    "board_rows",
+    BoardTotal,
+    equality=("_id",),
+    index=ID_INDEX,
+    residual=("board", "team_kind", "team_city_id"),
+    why="the caller's own rows (around=me), read by id; the board's filters only confirm them",
+    tie_break=False,
+)

@@ -247,3 +247,23 @@ def test_the_upcoming_feed_reads_entries_through_registered_shapes() -> None:
     upcoming, under_way = _branches(first)
     queries.UPCOMING_ENTRIES.check(upcoming)
     queries.UNDER_WAY_ENTRIES.check(under_way)
+
+
+def test_board_reads_pick_the_index_of_their_filters() -> None:
+    board = "team|week|2026-03-02|-"
+    assert queries.BOARD_TOTALS.pick({"board": board}) is queries.BOARD_PAGE
+    assert queries.BOARD_TOTALS.pick({"board": board, "score": {"$gt": 3}}) is queries.BOARD_PAGE
+    by_kind = {"board": board, "team_kind": "custom"}
+    assert queries.BOARD_TOTALS.pick(by_kind) is queries.BOARD_PAGE_OF_TEAM_KIND
+    by_city = {"board": board, "team_city_id": ObjectId(), "team_kind": "city"}
+    assert queries.BOARD_TOTALS.pick(by_city) is queries.BOARD_PAGE_OF_TEAM_CITY
+    around = {
+        "board": board,
+        "$or": [
+            {"score": {"$gt": 5}},
+            {"score": 5, "sort_name": {"$lt": "b"}},
+            {"score": 5, "sort_name": "b", "entity_id": {"$lt": ObjectId()}},
+        ],
+    }
+    assert queries.BOARD_TOTALS.pick(around) is queries.BOARD_PAGE
+    queries.BOARD_ROWS.check({"board": board, "_id": {"$in": [f"{board}|{ObjectId()}"]}})

@@ -21,6 +21,7 @@ from beanie import PydanticObjectId
 from motor.motor_asyncio import AsyncIOMotorCollection
 
 from documents import BoardTotal, City, Membership, ScoreBucket, Team, User
+from service import queries
 from service.leaderboards import pipelines, totals
 from service.leaderboards.periods import Period
 from service.leaderboards.schemas import (
@@ -177,15 +178,18 @@ def _relative(row: Row, ahead: bool) -> Row:
 async def _totals_window(criteria: Row, page: PageParams, mine: list[Any] | None) -> Window:
     """A page of a standard-period board from `board_totals`, or the rows around the caller's."""
     collection = _collection()
+    order = queries.BOARD_TOTALS.pick(criteria).order  # the index walked: see service.queries
     total = await collection.count_documents(criteria)
     if mine is None:
-        cursor = collection.find(criteria, TOTAL_FIELDS).sort(ORDER)
+        cursor = collection.find(criteria, TOTAL_FIELDS).sort(order)
         rows = await cursor.skip(page.offset).limit(page.limit).to_list(None)
         offset, limit = page.offset, page.limit
     else:
         limit, offset = 2 * AROUND + 1, 0
-        found = collection.find({**criteria, "entity_id": {"$in": mine}}, TOTAL_FIELDS)
-        me = await found.sort(ORDER).limit(1).to_list(None)
+        # the caller's rows by id ("<board>|<entity>"): point reads, not a walk of the board
+        ids = [f"{criteria['board']}|{entity}" for entity in mine]
+        mine_criteria = queries.BOARD_ROWS.check({**criteria, "_id": {"$in": ids}})
+        me = await collection.find(mine_criteria, TOTAL_FIELDS).sort(order).limit(1).to_list(None)
         if not me:
             return Window([], [], total, 0, limit)
         before = {**criteria, **_relative(me[0], ahead=True)}
@@ -194,7 +198,7 @@ async def _totals_window(criteria: Row, page: PageParams, mine: list[Any] | None
             await collection.find(before, TOTAL_FIELDS).sort(REVERSED).limit(AROUND).to_list(None)
         )
         after = {**criteria, **_relative(me[0], ahead=False)}
-        below = await collection.find(after, TOTAL_FIELDS).sort(ORDER).limit(AROUND).to_list(None)
+        below = await collection.find(after, TOTAL_FIELDS).sort(order).limit(AROUND).to_list(None)
         rows = [*reversed(above), me[0], *below]
         offset = position - len(above)
     ranks = await _ranks(criteria, rows, offset)
@@ -264,6 +268,56 @@ async def _with_users(window: Window) -> Window:
         return True
 
     return _keep(window, attach)
+
+
+async def _count(pipeline: list[Row]) -> int:
+    rows = await _aggregate(ScoreBucket.get_motor_collection(), pipeline)
+    return int(rows[0]["n"]) if rows else 0
+
+
+async def _custom_page(period: Period, offset: int, limit: int, total: int, scope: Row) -> Window:
+    """Rows [offset, offset + limit) of a custom-period runner board.
+
+    The scores at those positions come from a pipeline that sorts, skips and limits before any
+    `$lookup`; the page's rows lie among the runners scoring between the highest and lowest of
+    those scores (the band), which alone get their names looked up and sorted in board order;
+    the runners ranked above the band are counted.
+    """
+    buckets = ScoreBucket.get_motor_collection()
+    cut = pipelines.runner_scores(period, skip=offset, limit=limit, **scope)
+    scores = [row["score"] for row in await _aggregate(buckets, cut)]
+    if not scores:
+        return Window([], [], total, offset, limit)
+    high, low = scores[0], scores[-1]
+    above = await _count(pipelines.runner_count(period, above=high, **scope)) if offset else 0
+    band = await _aggregate(buckets, pipelines.runner_band(period, low=low, high=high, **scope))
+    first: dict[int, int] = {}  # score -> position of its first row in the band
+    for position, row in enumerate(band):
+        first.setdefault(row["score"], position)
+    rows = band[offset - above : offset - above + len(scores)]
+    ranks = [above + first[row["score"]] + 1 for row in rows]
+    return Window(rows, ranks, total, offset, limit)
+
+
+async def _custom_runners(
+    period: Period, page: PageParams, mine: list[Any] | None, scope: Row
+) -> Window:
+    """A custom-period runner (or member) board page, or the rows around the caller's."""
+    total = await _count(pipelines.runner_count(period, **scope))
+    if mine is None:
+        return await _custom_page(period, page.offset, page.limit, total, scope)
+    buckets = ScoreBucket.get_motor_collection()
+    me = await _aggregate(buckets, pipelines.runner_band(period, low=0, high=0, ids=mine, **scope))
+    if not me:
+        return Window([], [], total, 0, 2 * AROUND + 1)
+    score = me[0]["score"]
+    above = await _count(pipelines.runner_count(period, above=score, **scope))
+    ties = await _aggregate(buckets, pipelines.runner_band(period, low=score, high=score, **scope))
+    position = above + next(i for i, row in enumerate(ties) if row["_id"] == me[0]["_id"])
+    start = max(0, position - AROUND)
+    window = await _custom_page(period, start, position - start + AROUND + 1, total, scope)
+    window.limit = 2 * AROUND + 1
+    return window
 
 
 async def _my_team_ids(user: User) -> list[Any]:
@@ -359,15 +413,14 @@ async def _runners(
     *,
     kind: str,
     scope: PydanticObjectId | None,
-    custom: Callable[[], list[Row]],
     period: Period,
     page: PageParams,
     around: User | None,
 ) -> Leaderboard[UserRow]:
     mine = [around.id] if around is not None else None
     if period.kind == "custom":
-        rows = await _aggregate(ScoreBucket.get_motor_collection(), custom())
-        window = _window_of(rows, "score", page, mine)
+        fields = {"team_id": scope} if kind == "member" else {"city_id": scope}
+        window = await _custom_runners(period, page, mine, fields)
     else:
         criteria = {"board": totals.board_of(kind, period, scope)}
         window = await _with_users(await _totals_window(criteria, page, mine))
@@ -385,7 +438,6 @@ async def users(
     return await _runners(
         kind="user",
         scope=city_id,
-        custom=lambda: pipelines.user_totals(period, city_id=city_id),
         period=period,
         page=page,
         around=around,
@@ -397,11 +449,9 @@ async def team_members(
 ) -> Leaderboard[UserRow]:
     """Runners ranked by the score of their runs credited to `team` (members then or now)."""
     assert team.id is not None
-    team_id = team.id
     return await _runners(
         kind="member",
-        scope=team_id,
-        custom=lambda: pipelines.member_totals(team_id, period),
+        scope=team.id,
         period=period,
         page=page,
         around=around,
