@@ -182,3 +182,23 @@ async def test_around_me_on_a_deleted_teams_board_is_404(
         f"/teams/{team.id}/leaderboard", params={"around": "me"}, headers=_headers(settings, owner)
     )
     assert_problem(r, 404)
+
+
+def test_custom_period_pages_sort_and_cut_before_any_lookup() -> None:
+    from datetime import UTC, datetime
+
+    from service.leaderboards import pipelines
+    from service.leaderboards.periods import Period
+
+    period = Period("custom", datetime(2026, 1, 3, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    cut = pipelines.runner_scores(period, skip=40, limit=20)
+    stages = [next(iter(stage)) for stage in cut]
+    assert stages[-3:] == ["$sort", "$skip", "$limit"]
+    assert "$lookup" not in stages
+    assert cut[-2:] == [{"$skip": 40}, {"$limit": 20}]
+    band = pipelines.runner_band(period, low=5, high=9)
+    stages = [next(iter(stage)) for stage in band]
+    # the names are looked up only for the runners of the band, after it is selected
+    assert stages.index("$lookup") > stages.index("$match", 1)
+    assert band[stages.index("$match", 1)] == {"$match": {"score": {"$gte": 5, "$lte": 9}}}
+    assert "$lookup" not in {next(iter(s)) for s in pipelines.runner_count(period, above=3)}

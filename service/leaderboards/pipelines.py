@@ -176,6 +176,69 @@ def member_totals(team_id: PydanticObjectId, period: Period) -> Pipeline:
     return [*_totals("member", period, team_id=team_id), *_user_rows()]
 
 
+# --- custom periods: a page sorted and cut inside the pipeline, names looked up after ---------
+
+
+def _runner_totals(
+    period: Period, *, city_id: PydanticObjectId | None, team_id: PydanticObjectId | None
+) -> Pipeline:
+    if team_id is not None:
+        return _totals("member", period, team_id=team_id)
+    return _totals("user", period, **({"city_id": city_id} if city_id is not None else {}))
+
+
+def runner_count(
+    period: Period,
+    *,
+    city_id: PydanticObjectId | None = None,
+    team_id: PydanticObjectId | None = None,
+    above: int | None = None,
+) -> Pipeline:
+    """How many runners a custom-period board ranks (with `above`: with a higher score)."""
+    match = [{"$match": {"score": {"$gt": above}}}] if above is not None else []
+    return [*_runner_totals(period, city_id=city_id, team_id=team_id), *match, {"$count": "n"}]
+
+
+def runner_scores(
+    period: Period,
+    *,
+    skip: int,
+    limit: int,
+    city_id: PydanticObjectId | None = None,
+    team_id: PydanticObjectId | None = None,
+) -> Pipeline:
+    """The scores at positions [skip, skip + limit) of a custom-period runner board: `$sort`,
+    `$skip` and `$limit` inside the pipeline, no `$lookup` (a score's position needs no name)."""
+    return [
+        *_runner_totals(period, city_id=city_id, team_id=team_id),
+        {"$project": {"score": 1}},
+        {"$sort": {"score": -1, "_id": 1}},
+        {"$skip": skip},
+        {"$limit": limit},
+    ]
+
+
+def runner_band(
+    period: Period,
+    *,
+    low: int,
+    high: int,
+    city_id: PydanticObjectId | None = None,
+    team_id: PydanticObjectId | None = None,
+    ids: list[Any] | None = None,
+) -> Pipeline:
+    """Runners scoring within [low, high] (or just `ids`) in board order, with their names:
+    the `$lookup` reads only the rows of that band, which a page's rows lie in."""
+    band: dict[str, Any] = {"score": {"$gte": low, "$lte": high}}
+    if ids is not None:
+        band = {"_id": {"$in": ids}}
+    return [
+        *_runner_totals(period, city_id=city_id, team_id=team_id),
+        {"$match": band},
+        *_user_rows(),
+    ]
+
+
 def rebuild_buckets() -> Pipeline:
     """Run totals per (team, user, city, day), recomputed from `runs`.
 
