@@ -183,9 +183,10 @@ async def _import_p50(
         argon2_memory_cost=1024,
         argon2_parallelism=1,
         rate_limit_writes="1000000/minute",
+        rate_limit_auth="1000000/minute",  # a fresh user per round registers and logs in
     )
     service = create_app(settings)
-    if not any(getattr(r, "path", None) == "/runs/import" for r in service.routes):
+    if "/runs/import" not in service.openapi().get("paths", {}):
         return None
     result: dict[str, tuple[float, float]] = {}
     async with LifespanManager(service, startup_timeout=60, shutdown_timeout=60):
@@ -193,8 +194,10 @@ async def _import_p50(
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
             async def new_user() -> dict[str, str]:
-                email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
-                body = {"name": "Bench Runner", "email": email, "password": "password123"}
+                tag = uuid.uuid4().hex[:10]
+                email = f"bench-{tag}@example.com"
+                body = {"name": f"Bench {tag}", "email": email, "password": "password123"}
+                body["city"] = "Paris"  # its city team is credited with the runs
                 r = await client.post("/auth/register", json=body)
                 assert r.status_code == 201, r.text
                 r = await client.post(
