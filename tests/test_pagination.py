@@ -211,19 +211,24 @@ def _fetch_page_calls() -> list[tuple[str, str, list[tuple[str, int]]]]:
                 and node.func.id == "fetch_page"
             ):
                 continue
-            if isinstance(node.args[0], ast.Attribute):
-                source = getattr(queries, node.args[0].attr)
-                assert isinstance(source, queries.QueryShape | queries.Shapes), node.args[0].attr
-                module = path.relative_to(SERVICE).as_posix()
+            dotted = path.relative_to(SERVICE.parent).with_suffix("").as_posix()
+            module = importlib.import_module(dotted.replace("/", "."))
+            first = node.args[0]
+            if isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name):
+                source = getattr(getattr(module, first.value.id), first.attr)
+            else:
+                assert isinstance(first, ast.Name)
+                source = getattr(module, first.id)
+            if isinstance(source, queries.QueryShape | queries.Shapes):
                 chosen = source.shapes if isinstance(source, queries.Shapes) else (source,)
-                calls += [(module, s.document.__name__, list(s.sort)) for s in chosen]
+                name = path.relative_to(SERVICE).as_posix()
+                calls += [(name, s.document.__name__, list(s.sort)) for s in chosen]
                 continue
             document, _criteria, sort_node = node.args[:3]
             assert isinstance(document, ast.Name)
             sort = []
             if isinstance(sort_node, ast.Name):  # a module constant: read its value
-                dotted = path.relative_to(SERVICE.parent).with_suffix("").as_posix()
-                value = getattr(importlib.import_module(dotted.replace("/", ".")), sort_node.id)
+                value = getattr(module, sort_node.id)
                 sort_node = ast.parse(repr(value), mode="eval").body
             assert isinstance(sort_node, ast.List), f"{path}: sort must be a literal list"
             for element in sort_node.elts:

@@ -7,11 +7,15 @@ purpose, so a green run means something.
 
 from __future__ import annotations
 
+import ast
+import importlib
+import pathlib
 from datetime import UTC, datetime
 
 import pytest
 from bson import ObjectId
 
+import service
 from documents import Run, ScoreBucket, Team
 from service import queries
 from service.athletes import pipelines as feed
@@ -26,6 +30,35 @@ REGISTRY = registry()
 def test_every_registered_shape_is_served_by_its_index_in_esr_order() -> None:
     problems = [p for shape in REGISTRY.values() if (p := esr_problem(shape)) is not None]
     assert not problems, "\n".join(problems)
+
+
+def _fetch_page_sources() -> list[tuple[str, object]]:
+    """(module, first argument) of every fetch_page call in service/, the argument resolved."""
+    root = pathlib.Path(service.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        dotted = path.relative_to(root.parent).with_suffix("").as_posix().replace("/", ".")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "fetch_page"):
+                continue
+            names = vars(importlib.import_module(dotted))
+            first = node.args[0]  # a name, or module.name
+            if isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name):
+                found.append((dotted, getattr(names[first.value.id], first.attr)))
+            else:
+                assert isinstance(first, ast.Name), f"{dotted}: {ast.unparse(first)}"
+                found.append((dotted, names[first.id]))
+    return found
+
+
+def test_every_paged_list_reads_through_a_registered_shape() -> None:
+    sources = _fetch_page_sources()
+    assert len(sources) >= 15
+    for module, source in sources:
+        shapes = source.shapes if isinstance(source, Shapes) else (source,)
+        for shape in shapes:
+            assert isinstance(shape, QueryShape), f"{module}: fetch_page({source!r}) is no shape"
+            assert REGISTRY.get(shape.name) is shape, f"{module}: {shape.name} not registered"
 
 
 def test_the_registry_holds_every_domains_lists() -> None:

@@ -23,11 +23,15 @@ from documents.clock import utcnow
 from documents.xp import XpKind
 from service import events
 from service.pagination import Fetched, PageParams, fetch_page
+from service.queries import QueryShape
 from service.xp.formulas import FORMULA_VERSION, level_for, run_xp, workout_xp
 
 log = logging.getLogger("service.xp")
 
-LEDGER_ORDER = [("at", -1), ("_id", -1)]
+# a user's ledger page, newest source first (service.queries: checked against the indexes)
+LEDGER = QueryShape(
+    "xp_ledger", XpEntry, equality=("user_id",), sort=(("at", -1),), index="user_at"
+)
 
 
 def entry_id(kind: XpKind, *parts: object) -> str:
@@ -116,7 +120,7 @@ async def entry(key: str) -> dict[str, Any] | None:
 
 async def ledger(*, user: User, page: PageParams) -> Fetched[XpEntry]:
     """A user's entries, newest source first (index `user_at`)."""
-    return await fetch_page(XpEntry, {"user_id": user.id}, LEDGER_ORDER, page)
+    return await fetch_page(LEDGER, {"user_id": user.id}, page)
 
 
 # --- hooks: runs and workouts earn XP --------------------------------------------------------
