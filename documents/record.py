@@ -133,6 +133,8 @@ class StrengthRecord(Document):
     most_reps: dict[str, Any] | None = None
     best_1rm: dict[str, Any] | None = None
     volume: dict[str, Any] | None = None
+    # bumped by every write: writes are compare-and-set on it (service.records.service)
+    version: int = 0
 
     class Settings:
         name = "strength_records"

@@ -909,3 +909,66 @@ async def test_an_imported_track_measures_best_efforts_along_its_own_distances(
     assert set(best) == {"400m", "1k", "1mile"}
     assert best["1k"]["seconds"] == pytest.approx(360, abs=0.1)
     assert best["1k"]["run_id"] == r.json()["runs"][0]["id"]
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_concurrent_workouts_leave_the_records_plain_python_gives(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    squat = await catalogue_id(client, "Back squat")
+    rng = random.Random(4)
+
+    def sets() -> list[dict[str, Any]]:
+        return [
+            {
+                "exercise_id": squat,
+                "reps": rng.randrange(1, 12),
+                "weight_kg": rng.randrange(40, 140),
+            }
+            for _ in range(rng.randrange(1, 4))
+        ]
+
+    async def post(i: int) -> httpx.Response:
+        body = {"started_at": z(START + timedelta(hours=3 * i)), "duration_s": 3600, "sets": sets()}
+        return await client.post("/workouts", json=body, headers=runner.headers)
+
+    first = await asyncio.gather(*(post(i) for i in range(8)))
+    assert all(r.status_code == 201 for r in first), [r.text for r in first]
+    # the heaviest ones go while others arrive
+    by_weight = sorted(first, key=lambda r: -max(s["weight_kg"] for s in r.json()["sets"]))
+    gone = [
+        client.delete(f"/workouts/{r.json()['id']}", headers=runner.headers) for r in by_weight[:3]
+    ]
+    more = [post(i) for i in range(8, 12)]
+    await asyncio.gather(*gone, *more)
+
+    workouts = await Workout.find(Workout.user_id == PydanticObjectId(runner.id)).to_list()
+    assert len(workouts) == 9
+    stored = await StrengthRecord.get_motor_collection().find({}).to_list(None)
+    assert _records_as_oracle(stored) == {k: v for k, v in _oracle_strength(workouts).items() if v}
+
+
+async def test_a_record_written_from_a_stale_read_is_refused(
+    client: httpx.AsyncClient, runner: Account
+) -> None:
+    squat = await catalogue_id(client, "Back squat")
+    await post_workout(client, runner, START, [{"exercise_id": squat, "reps": 5, "weight_kg": 100}])
+    collection = StrengthRecord.get_motor_collection()
+    read_once = await collection.find_one({})
+    assert read_once is not None
+    assert read_once["version"] == 1
+    changed = {**read_once, "volume": None}
+    assert await records._swap(read_once, changed)  # first writer wins
+    assert not await records._swap(read_once, {**read_once, "most_reps": None})  # stale
+    assert not await records._swap(None, changed)  # "absent" is stale too: it exists
+    stored = await collection.find_one({})
+    assert stored is not None
+    assert stored["version"] == 2
+    assert stored["volume"] is None
+    assert stored["most_reps"] is not None
+    # a refresh puts back what the summaries say
+    await records.refresh_records(stored["user_id"], [stored["exercise_id"]])
+    stored = await collection.find_one({})
+    assert stored is not None
+    assert stored["volume"]["volume_kg"] == 500
+    assert stored["version"] == 3

@@ -106,6 +106,48 @@ def _sort_key(metric: StrengthMetric, row: dict[str, Any]) -> tuple[Any, ...]:
     return (*values, row["started_at"].replace(tzinfo=None), str(row["_id"]))
 
 
+def _entry_as_row(entry: dict[str, Any], exercise_id: Any) -> dict[str, Any]:
+    """A record entry back as the summary row it came from (enough of it to rank)."""
+    return {**entry, "_id": f"{entry['workout_id']}:{exercise_id}"}
+
+
+def merged_record(record: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any] | None:
+    """`record` (a `strength_records` document or None) raised by one new summary row of its
+    (user, exercise): per metric the better of the two, ranked as the indexes rank them."""
+    exercise_id = row["exercise_id"]
+    candidates = {metric: [row] for metric in STRENGTH_METRICS}
+    if record is not None:
+        for metric in STRENGTH_METRICS:
+            if record.get(metric):
+                candidates[metric].append(_entry_as_row(record[metric], exercise_id))
+    merged: dict[str, Any] = {
+        "_id": f"{row['user_id']}:{exercise_id}",
+        "user_id": row["user_id"],
+        "exercise_id": exercise_id,
+    }
+    for metric, rows in candidates.items():
+        present = [r for r in rows if record_entry(metric, r) is not None]
+        best = min(present, key=lambda r: _sort_key(metric, r)) if present else None
+        merged[metric] = record_entry(metric, best)
+    if all(merged[metric] is None for metric in STRENGTH_METRICS):
+        return None
+    return merged
+
+
+def same_record(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two `strength_records` documents hold the same records (times compared in UTC,
+    whether the store hands them back with a timezone or not)."""
+    return bool(_comparable(a) == _comparable(b))
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _comparable(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return value
+
+
 def strength_record(
     *, user_id: Any, exercise_id: Any, rows: list[dict[str, Any]]
 ) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReplaceOne
+from pymongo.errors import DuplicateKeyError
 
 from documents import (
     BestEffort,
@@ -234,8 +235,8 @@ async def _on_runs_deleted(*, user: User, runs: list[Run]) -> None:
 # --- strength summaries -----------------------------------------------------------------------
 
 
-async def refresh_summaries(workout: Workout) -> None:
-    """(Re)write one workout's per-exercise summaries."""
+async def refresh_summaries(workout: Workout) -> list[dict[str, Any]]:
+    """(Re)write one workout's per-exercise summaries; returns them (none if it is gone)."""
     collection = StrengthSummary.get_motor_collection()
     rows = pipelines.strength_summaries(workout)
     if rows:
@@ -247,6 +248,8 @@ async def refresh_summaries(workout: Workout) -> None:
     )
     if await Workout.get_motor_collection().find_one({"_id": workout.id}, {"_id": 1}) is None:
         await collection.delete_many({"workout_id": workout.id})
+        return []
+    return rows
 
 
 async def _best_record(user_id: Any, exercise_id: Any) -> dict[str, Any] | None:
@@ -266,25 +269,85 @@ async def _best_record(user_id: Any, exercise_id: Any) -> dict[str, Any] | None:
     return record
 
 
-async def refresh_records(user_id: Any, exercise_ids: Iterable[Any]) -> None:
-    """Recompute the user's records on these exercises from the summaries.
+_CAS_ATTEMPTS = 5
 
-    Written, then checked again: a concurrent workout's refresh may have read the summaries
-    before this one's rows existed and written after it; whichever checks last sees both.
-    """
+
+async def _swap(current: dict[str, Any] | None, record: dict[str, Any] | None) -> bool:
+    """Replace the stored record `current` (None: absent) by `record` (None: delete it) if
+    nobody changed it since it was read (its `version`); False when someone did."""
+    collection = StrengthRecord.get_motor_collection()
+    if current is None:
+        if record is None:
+            return True
+        try:
+            await collection.insert_one({**record, "version": 1})
+        except DuplicateKeyError:
+            return False
+        return True
+    # a record written by the rebuild has no version yet
+    seen = {"_id": current["_id"], "version": current.get("version", {"$exists": False})}
+    if record is None:
+        return bool((await collection.delete_one(seen)).deleted_count)
+    fresh = {**record, "version": current.get("version", 0) + 1}
+    return bool((await collection.replace_one(seen, fresh)).matched_count)
+
+
+def _unversioned(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if record is None else {k: v for k, v in record.items() if k != "version"}
+
+
+async def refresh_records(user_id: Any, exercise_ids: Iterable[Any]) -> None:
+    """Recompute the user's records on these exercises from the summaries (four index seeks
+    each), written compare-and-set on the record's `version`: a concurrent merge or refresh
+    that wrote in between makes this one read and seek again."""
     collection = StrengthRecord.get_motor_collection()
     for exercise_id in set(exercise_ids):
-        record = await _best_record(user_id, exercise_id)
-        for _ in range(3):
-            record_id = f"{user_id}:{exercise_id}"
-            if record is None:
-                await collection.delete_one({"_id": record_id})
-            else:
-                await collection.replace_one({"_id": record_id}, record, upsert=True)
-            again = await _best_record(user_id, exercise_id)
-            if again == record:
+        for _ in range(_CAS_ATTEMPTS):
+            current = await collection.find_one({"_id": f"{user_id}:{exercise_id}"})
+            record = await _best_record(user_id, exercise_id)
+            if pipelines.same_record(_unversioned(current), record):
                 break
-            record = again
+            if await _swap(current, record):
+                break
+        else:
+            log.warning("Strength record %s:%s kept changing; left as is", user_id, exercise_id)
+
+
+async def merge_records(rows: list[dict[str, Any]]) -> None:
+    """Raise the user's records with a new workout's summary rows: a new row can only beat a
+    record, so each exercise is one read and at most one write (no seeks), compare-and-set;
+    after contention, a full refresh."""
+    collection = StrengthRecord.get_motor_collection()
+    for row in rows:
+        record_id = f"{row['user_id']}:{row['exercise_id']}"
+        for _ in range(_CAS_ATTEMPTS):
+            current = await collection.find_one({"_id": record_id})
+            merged = pipelines.merged_record(_unversioned(current), row)
+            if pipelines.same_record(_unversioned(current), merged) or await _swap(current, merged):
+                break
+        else:
+            await refresh_records(row["user_id"], [row["exercise_id"]])
+
+
+def _holders(record: dict[str, Any] | None) -> set[Any]:
+    """The workouts holding one of a record's metrics."""
+    if record is None:
+        return set()
+    return {
+        record[metric]["workout_id"] for metric in pipelines.STRENGTH_METRICS if record.get(metric)
+    }
+
+
+async def _refresh_held(user_id: Any, exercise_ids: Iterable[Any], workout_ids: set[Any]) -> None:
+    """Refresh the records on these exercises that one of these workouts holds (the others
+    cannot fall when those workouts change or go)."""
+    wanted = list(set(exercise_ids))
+    if not wanted:
+        return
+    ids = [f"{user_id}:{exercise_id}" for exercise_id in wanted]
+    cursor = StrengthRecord.get_motor_collection().find({"_id": {"$in": ids}})
+    held = [doc["exercise_id"] async for doc in cursor if _holders(doc) & workout_ids]
+    await refresh_records(user_id, held)
 
 
 def _exercises_of(*workouts: Workout) -> set[PydanticObjectId]:
@@ -292,13 +355,18 @@ def _exercises_of(*workouts: Workout) -> set[PydanticObjectId]:
 
 
 async def _on_workout_recorded(*, workout: Workout) -> None:
-    await refresh_summaries(workout)
-    await refresh_records(workout.user_id, _exercises_of(workout))
+    rows = await refresh_summaries(workout)
+    await merge_records(rows)
+    if await Workout.get_motor_collection().find_one({"_id": workout.id}, {"_id": 1}) is None:
+        # deleted meanwhile: its delete hook may have refreshed before this merge wrote
+        await refresh_records(workout.user_id, _exercises_of(workout))
 
 
 async def _on_workout_changed(*, before: Workout, after: Workout) -> None:
-    await refresh_summaries(after)
-    await refresh_records(after.user_id, _exercises_of(before, after))
+    rows = await refresh_summaries(after)
+    # records the workout held may fall; elsewhere its new rows can only raise them
+    await _refresh_held(after.user_id, _exercises_of(before, after), {after.id})
+    await merge_records(rows)
 
 
 # workout ids whose rows a `workouts_deleted` batch already removed
@@ -310,7 +378,7 @@ async def _on_workout_deleted(*, workout: Workout) -> None:
         _workouts_deleted_in_batch.discard(workout.id)
         return
     await StrengthSummary.get_motor_collection().delete_many({"workout_id": workout.id})
-    await refresh_records(workout.user_id, _exercises_of(workout))
+    await _refresh_held(workout.user_id, _exercises_of(workout), {workout.id})
 
 
 async def _on_workouts_deleted(*, user: User, workouts: list[Workout]) -> None:
@@ -320,7 +388,7 @@ async def _on_workouts_deleted(*, user: User, workouts: list[Workout]) -> None:
             {"user_id": user.id, "workout_id": {"$in": ids}}
         )
         _workouts_deleted_in_batch.update(ids)
-        await refresh_records(user.id, _exercises_of(*workouts))
+        await _refresh_held(user.id, _exercises_of(*workouts), set(ids))
 
 
 async def _on_user_deleted(*, user: User) -> None:
