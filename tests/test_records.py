@@ -727,6 +727,9 @@ async def test_strength_records_follow_workouts_like_plain_python(
     oracle = {k: v for k, v in _oracle_strength(workouts).items() if v}
     stored = await StrengthRecord.get_motor_collection().find({"user_id": user}).to_list(None)
     assert _records_as_oracle(stored) == oracle
+    # a bulk loader's fold of all the summaries gives the same documents
+    summaries = await StrengthSummary.get_motor_collection().find({"user_id": user}).to_list(None)
+    assert _records_as_oracle(pipelines.strength_records_of(summaries)) == oracle
     # the rebuild's plain fold of the summaries agrees with the hooks' index seeks
     summaries = await StrengthSummary.get_motor_collection().find({"user_id": user}).to_list(None)
     for row in stored:

@@ -222,3 +222,17 @@ def strength_summaries(workout: Workout) -> list[dict[str, Any]]:
     for row in by_exercise.values():
         row["volume_kg"] = round(row["volume_kg"], 3)
     return list(by_exercise.values())
+
+
+def strength_records_of(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `strength_records` documents of many summary rows at once (a bulk loader's: what the
+    hooks would have left after recording those workouts one by one)."""
+    by_exercise: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in summaries:
+        key = (str(row["user_id"]), str(row["exercise_id"]))
+        by_exercise.setdefault(key, []).append(row)
+    records = (
+        strength_record(user_id=rows[0]["user_id"], exercise_id=rows[0]["exercise_id"], rows=rows)
+        for _, rows in sorted(by_exercise.items())
+    )
+    return [record for record in records if record is not None]
