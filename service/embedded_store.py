@@ -90,8 +90,7 @@ def install() -> None:
             if self._limit and self._results is None:
                 # only the window is ever read: copy (and project) skip + limit documents, not
                 # every match (a page of 20 out of 400 board rows copied all 400)
-                stop = self._skip + abs(self._limit)
-                rows = list(itertools.islice(self._factory(), self._skip, stop))
+                rows = _window(self, self._skip, self._skip + abs(self._limit))
                 if self.collection.codec_options.tz_aware:
                     rows = [helpers.make_datetime_timezone_aware_in_document(x) for x in rows]
             else:
@@ -192,6 +191,8 @@ def install() -> None:
                 continue
             if _number_range(value):
                 numbers += [(key, _COMPARE[op], bound) for op, bound in value.items()]
+            elif value.__class__ in (int, float) and value == value:  # not NaN
+                numbers.append((key, operator.eq, value))
             elif _date_range(value):
                 ranges.append((key, value.get("$gte"), value.get("$lt")))
             elif isinstance(value, _FILTER_TYPES):
@@ -254,27 +255,46 @@ def install() -> None:
         """mongomock's `_get_dataset`, sorting on plain tuple keys computed once per document
         (one stable pass per sort key, last key first, as mongomock does); any value outside
         `bson_sort_key`'s types falls back to mongomock's own sort."""
-        if not sort or isinstance(sort, dict) or any(k.startswith("$") for k, _ in sort):
+        if not _sortable(sort):
             yield from original_get_dataset(self, spec, sort, fields, as_class)
             return
-        cache = None
-        if self._store.name in SORT_CACHED and set(spec) == {PARTITIONS[self._store.name]}:
-            # one board's rows in board order: kept until the next write to the collection
-            cache = self._store.__dict__.setdefault("_sorted", {})
-            key, version = (repr(spec), repr(sort)), _version(self._store)
-            cached = cache.get(key)
-            if cached is None or cached[0] != version:
-                if len(cache) >= 1024:  # bounded: at most this many boards kept
-                    cache.clear()
-                cached = cache[key] = (version, _sorted_documents(self, spec, sort))
-            dataset = cached[1]
-        else:
+        dataset = _cached_sorted(self, spec, sort)
+        if dataset is None:
             dataset = _sorted_documents(self, spec, sort)
         if dataset is None:
             yield from original_get_dataset(self, spec, sort, fields, as_class)
             return
         for document in dataset:
             yield self._copy_only_fields(document, fields, as_class)
+
+    def _sortable(sort: Any) -> bool:
+        return bool(sort) and not isinstance(sort, dict) and not any(k[0] == "$" for k, _ in sort)
+
+    def _cached_sorted(self: Any, spec: Any, sort: Any) -> list[dict[str, Any]] | None:
+        """One board's rows in board order, kept until the next write to the collection; None
+        for other collections and filters (or values only mongomock's own sort orders)."""
+        if self._store.name not in SORT_CACHED or set(spec) != {PARTITIONS[self._store.name]}:
+            return None
+        cache = self._store.__dict__.setdefault("_sorted", {})
+        key, version = (repr(spec), repr(sort)), _version(self._store)
+        cached = cache.get(key)
+        if cached is None or cached[0] != version:
+            if len(cache) >= 1024:  # bounded: at most this many boards kept
+                cache.clear()
+            cached = cache[key] = (version, _sorted_documents(self, spec, sort))
+        return cached[1]  # type: ignore[no-any-return]
+
+    def _window(cursor: Any, start: int, stop: int) -> list[dict[str, Any]]:
+        """Documents [start, stop) of a cursor's results, copying only those."""
+        collection, sort = cursor.collection, cursor._sort
+        if _sortable(sort):
+            dataset = _cached_sorted(collection, cursor._spec, sort)
+            if dataset is not None:  # a deep page of a board: no copy of the rows it skips
+                return [
+                    collection._copy_only_fields(doc, cursor._projection, dict)
+                    for doc in dataset[start:stop]
+                ]
+        return list(itertools.islice(cursor._factory(), start, stop))
 
     def _sorted_documents(self: Any, spec: Any, sort: Any) -> list[dict[str, Any]] | None:
         """The matching documents, sorted; None when a value needs mongomock's own sort."""

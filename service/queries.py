@@ -529,8 +529,9 @@ BUCKETS = Shapes("buckets", (BUCKETS_OF_KIND, BUCKETS_OF_TEAM_MEMBERS, BUCKETS_O
 
 # --- leaderboards: pre-computed totals of the standard periods (service.leaderboards) -------
 
-# a page in board order, the rank count (score above a row's) and the rows around the caller's
-# (an $or of ranges on the order's keys) all walk one board's slice of the same index
+# a page in board order, the rank count (score above a row's) and the caller's position for
+# around=me (three counts: a higher score; the same score and a lower name; the same score and
+# name and a lower entity id) all walk one board's slice of the same index
 _BOARD_ORDER = (("score", DESC), ("sort_name", ASC), ("entity_id", ASC))
 _BOARD_RANGES = ("score", "sort_name", "entity_id")
 BOARD_PAGE = QueryShape(

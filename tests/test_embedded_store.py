@@ -85,6 +85,11 @@ def _filters(ids: list[ObjectId]) -> list[dict[str, Any]]:
         {"kind": {"$gt": 0}},
         {"other": {"$lte": 1}},
         {"ref": {"$lt": 1.5}, "kind": "a"},
+        # numeric equality: on numbers (1 equals 1.0, not true), on fields mixing types
+        {"n": 7},
+        {"kind": 1},
+        {"other": 1.0, "n": {"$gt": 10}},
+        {"kind": 0, "ref": {"$ne": None}},
         {},
     ]
 
@@ -201,7 +206,7 @@ def test_board_totals_sorted_pages_match_mongomock_through_writes(collection: An
         ):
             for sort in (order, reverse):
                 original = list(ORIGINAL["get_dataset"](rows, spec, sort, None, dict))
-                for skip, limit in [(0, 20), (7, 5), (60, 20), (0, 0)]:
+                for skip, limit in [(0, 20), (7, 5), (60, 20), (0, 0), (65, 3), (500, 5)]:
                     page = list(rows.find(spec, sort=sort, skip=skip, limit=limit))
                     assert page == original[skip : skip + limit if limit else None], spec
             assert rows.count_documents(spec) == len(original)

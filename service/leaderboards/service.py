@@ -106,7 +106,6 @@ def _user_row(row: Row, rank: int) -> UserRow:
 
 AROUND = 2  # rows shown above and below the caller's with around=me
 ORDER = [("score", -1), ("sort_name", 1), ("entity_id", 1)]
-REVERSED = [(name, -direction) for name, direction in ORDER]
 TOTAL_FIELDS = {"entity_id": 1, "score": 1, "distance_m": 1, "runs": 1, "sort_name": 1}
 
 
@@ -162,17 +161,15 @@ async def _ranks(criteria: Row, rows: list[Row], offset: int) -> list[int]:
     return ranks
 
 
-def _relative(row: Row, ahead: bool) -> Row:
-    """Rows before (`ahead`) or after `row` in board order."""
+def _ahead_of(row: Row) -> list[Row]:
+    """The rows before `row` in board order, as three disjoint index ranges (no `$or`): a higher
+    score; the same score and a lower name; the same score and name and a lower entity id."""
     score, name, entity = row["score"], row["sort_name"], row["entity_id"]
-    better, lower = ("$gt", "$lt") if ahead else ("$lt", "$gt")
-    return {
-        "$or": [
-            {"score": {better: score}},
-            {"score": score, "sort_name": {lower: name}},
-            {"score": score, "sort_name": name, "entity_id": {lower: entity}},
-        ]
-    }
+    return [
+        {"score": {"$gt": score}},
+        {"score": score, "sort_name": {"$lt": name}},
+        {"score": score, "sort_name": name, "entity_id": {"$lt": entity}},
+    ]
 
 
 async def _totals_window(criteria: Row, page: PageParams, mine: list[Any] | None) -> Window:
@@ -192,15 +189,13 @@ async def _totals_window(criteria: Row, page: PageParams, mine: list[Any] | None
         me = await collection.find(mine_criteria, TOTAL_FIELDS).sort(order).limit(1).to_list(None)
         if not me:
             return Window([], [], total, 0, limit)
-        before = {**criteria, **_relative(me[0], ahead=True)}
-        position = await collection.count_documents(before)
-        above = (
-            await collection.find(before, TOTAL_FIELDS).sort(REVERSED).limit(AROUND).to_list(None)
-        )
-        after = {**criteria, **_relative(me[0], ahead=False)}
-        below = await collection.find(after, TOTAL_FIELDS).sort(order).limit(AROUND).to_list(None)
-        rows = [*reversed(above), me[0], *below]
-        offset = position - len(above)
+        # the caller's position: three index counts; then the rows around it, one index walk
+        position = 0
+        for ahead in _ahead_of(me[0]):
+            position += await collection.count_documents({**criteria, **ahead})
+        offset = max(0, position - AROUND)
+        cursor = collection.find(criteria, TOTAL_FIELDS).sort(order).skip(offset)
+        rows = await cursor.limit(position - offset + AROUND + 1).to_list(None)
     ranks = await _ranks(criteria, rows, offset)
     for row in rows:
         row["_id"] = row.pop("entity_id")
