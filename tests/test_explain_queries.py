@@ -132,6 +132,6 @@ def test_over_reading_fails_and_exempt_shapes_are_reported_not_failed() -> None:
     line = summarize(queries.RUNS_OF_USER, explained, sort_judged=True)
     assert line["verdict"] == "fail"
     assert line["problems"] == ["examined 900 documents for 4 returned"]
-    exempt = summarize(queries.BUCKETS_OF_TEAM_MEMBERS, explained, sort_judged=True)
+    exempt = summarize(queries.TEAMS_BY_PREFIX, explained, sort_judged=True)
     assert exempt["verdict"] == "exempt"
-    assert exempt["why"] == queries.BUCKETS_OF_TEAM_MEMBERS.why
+    assert exempt["why"] == queries.TEAMS_BY_PREFIX.why
