@@ -1,6 +1,7 @@
 """Beanie documents, one module per aggregate; DOCUMENTS is what init_beanie registers."""
 
 from documents.activity_import import ActivityImport
+from documents.badge import ActivityTotals, Badge, UserBadge
 from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.login_failure import LoginFailure
@@ -38,12 +39,17 @@ DOCUMENTS = [
     StrengthSummary,
     StrengthRecord,
     XpEntry,
+    Badge,
+    UserBadge,
+    ActivityTotals,
 ]
 
 __all__ = [
     "DOCUMENTS",
     "ActivityImport",
+    "ActivityTotals",
     "Athlete",
+    "Badge",
     "BestEffort",
     "BoardTotal",
     "CalendarEntry",
@@ -65,6 +71,7 @@ __all__ = [
     "StrengthSummary",
     "Team",
     "User",
+    "UserBadge",
     "Workout",
     "XpEntry",
 ]

@@ -57,3 +57,6 @@ user_deleted = Hook("user.deleted")
 team_updated = Hook("team.updated")
 team_deleted = Hook("team.deleted")
 city_updated = Hook("city.updated")
+# badge_earned(user_id=ObjectId, badge=BadgeRead, at=datetime, source=BadgeSource | None): a
+# badge awarded (once per user and badge; service.badges), after its XP was credited
+badge_earned = Hook("badge.earned")

@@ -15,6 +15,9 @@ from service import db, ratelimit
 from service.accounts import service as accounts
 from service.accounts.router import auth_router, users_router
 from service.athletes.router import router as athletes_router
+from service.badges import jobs as badge_jobs
+from service.badges import service as badges
+from service.badges.router import router as badges_router
 from service.cities import gazetteer
 from service.cities.router import router as cities_router
 from service.competitions.router import router as competitions_router
@@ -56,6 +59,7 @@ ROUTERS = [
     athletes_router,
     records_router,
     xp_router,
+    badges_router,
 ]
 
 DESCRIPTION = """
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await accounts.ensure_admin(settings)
             await exercises.seed_catalogue()
+            await badges.seed_catalogue()
             if settings.load_demo:
                 await load_demo(settings=settings, seed=settings.demo_seed, size="embedded")
                 if settings.embedded:
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             warm_gazetteer.cancel()  # the thread finishes on its own; nobody waits for it
+            await badge_jobs.wait_idle()  # award jobs of badges just created finish first
             await app.state.rate_limiter.close()
             db.close(client)
 
