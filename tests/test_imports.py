@@ -497,6 +497,40 @@ async def test_a_failure_while_storing_removes_what_the_upload_stored(
     assert r.status_code == 201, r.text
 
 
+async def test_a_route_the_database_cannot_index_is_422_and_stores_nothing(
+    client: httpx.AsyncClient,
+    runner: Account,
+    fake: FakeParser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real MongoDB refuses some lines (code 16755); the second activity's route here."""
+    from pymongo.errors import WriteError
+
+    from service.runs import routes
+
+    content = fake.add(
+        b"geo",
+        activity(track([0, 300, 600])),
+        activity(track([0, 300, 600], start=START + timedelta(days=1))),
+    )
+    original = routes.insert_document
+    calls: list[Any] = []
+
+    async def second_refused(document: dict[str, Any]) -> None:
+        calls.append(document["_id"])
+        if len(calls) == 2:
+            raise WriteError("Can't extract geo keys", code=16755, details={"errmsg": "no"})
+        await original(document)
+
+    monkeypatch.setattr(routes, "insert_document", second_refused)
+    before = await everything(client, runner)
+    body = assert_problem(await upload(client, runner, content), 422)
+    assert "The route of activity 2 of 2 cannot be stored" in str(body["detail"])
+    assert await everything(client, runner) == before
+    r = await upload(client, runner, content)
+    assert r.status_code == 201, r.text
+
+
 async def test_a_failure_after_the_runs_are_stored_keeps_the_claim(
     client: httpx.AsyncClient, runner: Account, fake: FakeParser
 ) -> None:
