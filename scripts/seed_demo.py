@@ -69,7 +69,7 @@ def main(
     seed: int = typer.Option(42, help="Random seed: the same seed gives the same data."),
     size: str = typer.Option("full", help="full (seed script) or embedded (the startup subset)."),
 ) -> None:
-    """Upsert demo users, cities, teams, runs, competitions and athletes."""
+    """Upsert demo users, cities, teams, runs, competitions, athletes, workouts and routes."""
     if size not in {"full", "embedded"}:
         raise typer.BadParameter("size must be 'full' or 'embedded'")
     summary = asyncio.run(_seed(seed, size))

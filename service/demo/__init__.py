@@ -14,6 +14,7 @@ from typing import Literal
 from service.demo.challenge import load_challenge
 from service.demo.progress import NullProgress, Progress
 from service.demo.track import load_track
+from service.demo.training import load_training
 from service.demo.users import load_users
 from service.settings import Settings
 from service.xp import rebuild as xp_rebuild
@@ -37,6 +38,7 @@ async def load_demo(
     summary["users"] = len(users)
     summary.update(await load_challenge(rng=rng, size=size, users=users, progress=progress))
     summary.update(await load_track(rng=rng, size=size, users=users, progress=progress))
+    summary.update(await load_training(seed=seed, size=size, users=users, progress=progress))
     # the demo inserts activities in bulk, without the hooks: derived state comes from rebuilds
     summary["xp_entries_added"] = (await xp_rebuild.rebuild(repair=True)).missing
     log.info(
