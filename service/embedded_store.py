@@ -167,13 +167,25 @@ def install() -> None:
             return None
         if not all(isinstance(v, _FILTER_TYPES) for v in values):
             return None
-        parts = partitions(self._store)
+        store = self._store
+        parts = partitions(store)
         assert parts is not None
-        numbered: dict[Any, int] = dict(parts.get(_ANY, {}))
-        for value in values:
-            numbered.update(parts.get(value, {}))
-        documents = self._store._documents
-        return [documents[i] for i in sorted(numbered, key=numbered.__getitem__) if i in documents]
+        # the ordered ids of one value are kept until the next write (documents enter or leave a
+        # partition only through __setitem__/__delitem__, which count as writes)
+        key = (tuple(values), _version(store)) if len(values) == 1 else None
+        cached = store.__dict__.get("_ordered", {}).get(key) if key else None
+        if cached is None:
+            numbered: dict[Any, int] = dict(parts.get(_ANY, {}))
+            for value in values:
+                numbered.update(parts.get(value, {}))
+            cached = sorted(numbered, key=numbered.__getitem__)
+            if key:
+                ordered = store.__dict__.setdefault("_ordered", {})
+                if len(ordered) >= 4096 or any(k[1] != key[1] for k in ordered):
+                    ordered.clear()
+                ordered[key] = cached
+        documents = store._documents
+        return [documents[i] for i in cached if i in documents]
 
     def iter_documents(self: Any, filter: Any) -> Iterator[dict[str, Any]]:
         if not isinstance(filter, dict) or self._store.is_empty:
