@@ -300,3 +300,19 @@ def test_board_reads_pick_the_index_of_their_filters() -> None:
     }
     assert queries.BOARD_TOTALS.pick(around) is queries.BOARD_PAGE
     queries.BOARD_ROWS.check({"board": board, "_id": {"$in": [f"{board}|{ObjectId()}"]}})
+
+
+def test_stats_pipelines_match_through_registered_shapes() -> None:
+    from service.stats import pipelines as stats
+    from service.workouts import service as workouts
+
+    user = ObjectId()
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    for pipeline in (
+        stats.run_days(user, start, end),
+        stats.run_days(user, None, None),
+        stats.active_days(user, end),
+    ):
+        assert queries.RUNS.pick(pipeline[0]["$match"]) is queries.RUNS_OF_USER
+    match = stats.workout_days(user, start, end)[0]["$match"]
+    assert workouts.WORKOUTS.pick(match) is workouts.WORKOUTS_OF_USER
