@@ -12,13 +12,20 @@ import httpx
 import pytest
 from beanie import PydanticObjectId
 
-from documents import User, Workout, XpEntry
+from documents import Badge, User, Workout, XpEntry
 from documents.workout import WorkoutSet
 from service import events
 from service.xp.formulas import level_for, run_xp, workout_xp, xp_to_next_level
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
 from tests.test_runs_idempotency import yielding_database  # noqa: F401  (fixture)
+
+
+@pytest.fixture(autouse=True)
+async def no_badges(client: httpx.AsyncClient) -> None:
+    """An empty badge catalogue: these tests check the run and workout formulas alone (badge
+    rewards are the badges' tests)."""
+    await Badge.get_motor_collection().delete_many({})
 
 
 def at(day: int, hour: int = 7) -> str:
