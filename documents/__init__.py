@@ -2,8 +2,15 @@
 
 from documents.activity_import import ActivityImport
 from documents.badge import ActivityTotals, Badge, UserBadge
+from documents.challenge import (
+    Challenge,
+    ChallengeContribution,
+    ChallengeGroup,
+    ChallengeParticipant,
+)
 from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
+from documents.goal import Goal, WeekTotals
 from documents.login_failure import LoginFailure
 from documents.quota import DailyQuota
 from documents.record import BestEffort, StrengthRecord, StrengthSummary
@@ -33,6 +40,8 @@ DOCUMENTS = [
     Athlete,
     CalendarEntry,
     Follow,
+    Goal,
+    WeekTotals,
     Exercise,
     Workout,
     BestEffort,
@@ -42,6 +51,10 @@ DOCUMENTS = [
     Badge,
     UserBadge,
     ActivityTotals,
+    Challenge,
+    ChallengeParticipant,
+    ChallengeContribution,
+    ChallengeGroup,
 ]
 
 __all__ = [
@@ -53,12 +66,17 @@ __all__ = [
     "BestEffort",
     "BoardTotal",
     "CalendarEntry",
+    "Challenge",
+    "ChallengeContribution",
+    "ChallengeGroup",
+    "ChallengeParticipant",
     "City",
     "Competition",
     "DailyQuota",
     "Event",
     "Exercise",
     "Follow",
+    "Goal",
     "IdempotencyKey",
     "Invitation",
     "LoginFailure",
@@ -72,6 +90,7 @@ __all__ = [
     "Team",
     "User",
     "UserBadge",
+    "WeekTotals",
     "Workout",
     "XpEntry",
 ]

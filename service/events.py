@@ -60,3 +60,14 @@ city_updated = Hook("city.updated")
 # badge_earned(user_id=ObjectId, badge=BadgeRead, at=datetime, source=BadgeSource | None): a
 # badge awarded (once per user and badge; service.badges), after its XP was credited
 badge_earned = Hook("badge.earned")
+# challenge_completed(user_id=ObjectId, challenge_id=ObjectId, challenge=ChallengeRead,
+# at=datetime): a participant
+# completed a challenge (collective: every participant when the sum made the goal), after its
+# XP was settled; challenge_withdrawn(...same...): an edit or delete dropped it below the goal
+# before the end (or the participant left), XP withdrawn (service.challenges)
+challenge_completed = Hook("challenge.completed")
+challenge_withdrawn = Hook("challenge.withdrawn")
+# goal_met(user_id=ObjectId, metric=str, week=date (Monday), at=datetime, target=float,
+# value=float): a weekly goal reached in the current week, after GOAL_XP was credited
+# (service.goals; once per goal and week, again only if an edit withdrew it meanwhile)
+goal_met = Hook("goal.met")

@@ -19,6 +19,8 @@ from service.badges import jobs as badge_jobs
 from service.badges import service as badges
 from service.badges.router import router as badges_router
 from service.cities import gazetteer
+from service.challenges import recurrence as challenge_recurrence
+from service.challenges.router import router as challenges_router
 from service.cities.router import router as cities_router
 from service.competitions.router import router as competitions_router
 from service.demo import load_demo
@@ -27,6 +29,7 @@ from service.errors import install_error_handlers, install_problem_openapi
 from service.export.router import router as export_router
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
+from service.goals.router import router as goals_router
 from service.health.router import router as health_router
 from service.imports import service as imports
 from service.imports.router import router as imports_router
@@ -60,6 +63,8 @@ ROUTERS = [
     records_router,
     xp_router,
     badges_router,
+    goals_router,
+    challenges_router,
 ]
 
 DESCRIPTION = """
@@ -112,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     # the process: exempt what startup loaded from garbage-collector scans.
                     gc.collect()
                     gc.freeze()
-            yield
+            async with challenge_recurrence.running(settings.challenge_recurrence_interval_s):
+                yield
         finally:
             warm_gazetteer.cancel()  # the thread finishes on its own; nobody waits for it
             await badge_jobs.wait_idle()  # award jobs of badges just created finish first

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # anti-spam caps per user (admins are exempt): custom teams owned, invitations sent a UTC day
     max_teams_owned: int = Field(default=10, ge=1)
     max_invitations_per_day: int = Field(default=50, ge=1)
+    # how often the background job creates the next instance of ended recurring challenges
+    challenge_recurrence_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+    # XP credited for a weekly goal met (once per goal and ISO week)
+    goal_xp: int = Field(default=50, ge=0, le=10_000)
     log_level: str = "INFO"
 
     @field_validator("rate_limit_auth", "rate_limit_writes", "rate_limit_export")
