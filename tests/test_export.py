@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import math
@@ -20,7 +21,7 @@ from beanie import PydanticObjectId
 from documents import Exercise, User, Workout
 from documents.clock import utcnow
 from documents.workout import WorkoutSet
-from service.export import ExportContext, ExportFile, json_file, register
+from service.export import ExportContext, ExportFile, json_file, register, zipstream
 from service.export import registry as export_registry
 from service.export import service as export
 from tests.conftest import assert_problem, make_settings, serve
@@ -256,3 +257,28 @@ async def test_a_run_deleted_or_edited_shows_as_it_is_now(
     assert [(r["id"], r["notes"]) for r in runs] == [(kept["id"], "windy")]
     assert f"routes/{gone['id']}.gpx" not in archive.namelist()
     assert datetime.fromisoformat(runs[0]["started_at"]).tzinfo == UTC
+
+
+async def test_a_stalled_source_ends_the_archive_instead_of_hanging_a_thread(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer thread waits a bounded time for each item: a source that stalls fails the
+    export (the download is cut) rather than holding a thread, and the process's exit, forever."""
+
+    async def stalled(context: ExportContext) -> AsyncIterator[ExportFile]:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"{"
+            await asyncio.sleep(5)
+            yield b"}"
+
+        yield ExportFile("stalled.json", chunks())
+
+    monkeypatch.setattr(zipstream, "PULL_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(export_registry, "_contributors", [stalled])
+    me = await api.user()
+    user = await User.get(PydanticObjectId(me.id))
+    assert user is not None
+    context = export.export_context(user=user, settings=make_settings())
+    with pytest.raises(TimeoutError):
+        async for _ in export.archive(context):
+            pass

@@ -23,6 +23,10 @@ from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
 from service.export.registry import ExportFile
 
 EXPORT_THREADS = 2
+# how long the writer thread waits for the event loop to produce one item (a batch of documents
+# read, a route built): without a bound, a thread caught mid-step by a stopping loop would wait
+# forever and hold up the process's exit
+PULL_TIMEOUT_S = 120.0
 CHUNK_SIZE = 64 * 1024
 # zlib's default level: level 9 costs about twice the CPU for a few percent on JSON and GPX
 COMPRESSION_LEVEL = 6
@@ -43,7 +47,13 @@ def _pulled(source: AsyncIterable[T], loop: asyncio.AbstractEventLoop) -> Iterat
     iterator = source.__aiter__()
     while True:
         try:
-            yield asyncio.run_coroutine_threadsafe(_next(iterator), loop).result()
+            future = asyncio.run_coroutine_threadsafe(_next(iterator), loop)
+            try:
+                item = future.result(timeout=PULL_TIMEOUT_S)
+            except TimeoutError:
+                future.cancel()
+                raise
+            yield item
         except StopAsyncIteration:
             return
 
