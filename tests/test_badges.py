@@ -552,3 +552,51 @@ async def test_account_deletion_takes_its_badges_and_totals(
     user_id = PydanticObjectId(runner.id)
     assert await UserBadge.get_motor_collection().count_documents({"user_id": user_id}) == 0
     assert await ActivityTotals.get(user_id) is None
+
+
+async def test_the_rebuild_reports_and_repairs_totals_awards_and_their_xp(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    from service.badges import rebuild
+
+    runner = await api.user(city="Paris")
+    await post_run(client, runner, started_at=at(0))
+    await post_workout(client, runner, day=1)
+    assert (await rebuild.rebuild(repair=False)).clean
+    xp = await assert_xp_is_the_ledger(runner)
+    user_id = PydanticObjectId(runner.id)
+    # tampered: totals wrong, an award lost, an entry changed, an orphan entry
+    await ActivityTotals.get_motor_collection().update_one({"_id": user_id}, {"$inc": {"runs": 5}})
+    first_workout = next(b for b in await badges.catalogue() if b["key"] == "first-workout")
+    await UserBadge.get_motor_collection().delete_one(
+        {"_id": badges.award_id(user_id, first_workout["_id"])}
+    )
+    await XpEntry.get_motor_collection().delete_one(
+        {"_id": f"badge:{user_id}:{first_workout['_id']}"}
+    )
+    first_run = next(b for b in await badges.catalogue() if b["key"] == "first-run")
+    await XpEntry.get_motor_collection().update_one(
+        {"_id": f"badge:{user_id}:{first_run['_id']}"}, {"$set": {"amount": 1}}
+    )
+    await XpEntry.get_motor_collection().insert_one(
+        {
+            "_id": f"badge:{user_id}:665f00000000000000000000",
+            "user_id": user_id,
+            "kind": "badge",
+            "source_id": "665f00000000000000000000",
+            "amount": 0,
+            "at": DAY0,
+        }
+    )
+    drift = await rebuild.rebuild(repair=False)
+    assert drift.counts() == {"totals": 1, "awards": 1, "entries": 1, "orphans": 1}
+    await rebuild.rebuild(repair=True)
+    assert (await rebuild.rebuild(repair=False)).clean
+    assert {"first-run", "first-workout"} <= set(await earned(client, runner))
+    totals = await ActivityTotals.get(user_id)
+    assert totals is not None
+    assert (totals.runs, totals.workouts) == (1, 1)
+    # users.xp follows the ledger: first-run's entry was tampered without moving users.xp
+    user = await User.get(user_id)
+    assert user is not None
+    assert sum(e.amount for e in await XpEntry.find({"user_id": user_id}).to_list()) == xp

@@ -4,7 +4,7 @@ gets it, without waiting for their next activity.
 Started by the create as an asyncio task of the process; it walks the users in keyset batches
 of AWARD_BATCH by `_id` and awards each batch in bulk (`service.award_met`). Awards are
 idempotent (unique "<user>:<badge>"), so a job cut short by a restart is simply re-run:
-`python -m scripts.rebuild_gamification badges` awards every badge met but missing.
+`python -m scripts.rebuild_gamification --only badges` awards every badge met but missing.
 """
 
 from __future__ import annotations

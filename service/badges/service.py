@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -130,13 +131,33 @@ async def seed_catalogue() -> int:
         if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):
             raise
         return int(details.get("nUpserted", 0))
+    finally:
+        forget_catalogue()
     return int(result.upserted_count)
+
+
+# every hook reads the catalogue: it is kept for CATALOGUE_TTL_S in the process, and dropped at
+# once by this process's own writes (another process's edit shows within the TTL; a badge it
+# creates is awarded by that process's job meanwhile)
+CATALOGUE_TTL_S = 5.0
+_catalogue: tuple[float, list[dict[str, Any]]] | None = None
+
+
+def forget_catalogue() -> None:
+    global _catalogue
+    _catalogue = None
 
 
 async def catalogue() -> list[dict[str, Any]]:
     """Every badge (capped at MAX_BADGES), by key."""
+    global _catalogue
+    now = time.monotonic()
+    if _catalogue is not None and now - _catalogue[0] < CATALOGUE_TTL_S:
+        return _catalogue[1]
     cursor = Badge.get_motor_collection().find({}, sort=BADGES.order).limit(MAX_BADGES)
-    return await cursor.to_list(None)  # type: ignore[no-any-return]
+    rows: list[dict[str, Any]] = await cursor.to_list(None)
+    _catalogue = (now, rows)
+    return rows
 
 
 async def search(*, page: PageParams) -> Page[BadgeRead]:
@@ -164,6 +185,7 @@ async def create(*, data: BadgeCreate) -> Badge:
         await badge.insert()
     except DuplicateKeyError:
         raise Conflict(f"A badge with key {data.key!r} already exists") from None
+    forget_catalogue()
     from service.badges import jobs
 
     jobs.start_award(badge)
@@ -200,6 +222,7 @@ async def update(*, badge: Badge, changes: BadgeUpdate) -> Badge:
     )
     if updated is None:
         raise NotFound(f"Badge {badge.id} not found")
+    forget_catalogue()
     result = Badge.model_validate(updated)
     if rule_change:
         from service.badges import jobs
@@ -213,6 +236,7 @@ async def delete(*, badge: Badge) -> None:
     if await _earned_by_anyone(badge.id):  # type: ignore[arg-type]
         raise Conflict("This badge has been earned by someone: earned badges stay earned")
     await Badge.get_motor_collection().delete_one({"_id": badge.id})
+    forget_catalogue()
     # an award that raced the delete (a hook, or the badge's job) is taken back with its XP
     async for doc in UserBadge.get_motor_collection().find({"badge_id": badge.id}):
         await UserBadge.get_motor_collection().delete_one({"_id": doc["_id"]})
@@ -356,11 +380,11 @@ async def award(
     return True
 
 
-async def _earned_ids(user_id: PydanticObjectId) -> set[Any]:
-    cursor = UserBadge.get_motor_collection().find(
-        USER_BADGES.check({"user_id": user_id}), {"badge_id": 1}, sort=USER_BADGES.order
-    )
-    return {doc["badge_id"] async for doc in cursor.limit(MAX_BADGES * 2)}
+async def _earned(user_id: PydanticObjectId, badges: Iterable[dict[str, Any]]) -> set[Any]:
+    """Which of `badges` the user has earned (read by award id: a few `_id` lookups)."""
+    ids = [award_id(user_id, b["_id"]) for b in badges]
+    cursor = UserBadge.get_motor_collection().find({"_id": {"$in": ids}}, {"badge_id": 1})
+    return {doc["badge_id"] async for doc in cursor}
 
 
 async def evaluate(
@@ -379,29 +403,100 @@ async def evaluate(
         for b in await catalogue()
         if b["rule"] in wanted_rules and b["activity"] in wanted_activities
     ]
-    if not candidates:
-        return []
-    earned = await _earned_ids(user_id)
     values = values or Values(user_id)
+    # the values first (each read once per rule): most evaluations meet nothing new, and then
+    # the user's awards are never read
+    meeting = [b for b in candidates if met(b, await values.value(b))]
+    if not meeting:
+        return []
+    earned = await _earned(user_id, meeting)
     awarded: list[str] = []
-    for badge in candidates:
-        if badge["_id"] in earned:
-            continue
-        if met(badge, await values.value(badge)) and await award(user_id, badge, source):
+    for badge in meeting:
+        if badge["_id"] not in earned and await award(user_id, badge, source):
             awarded.append(badge["key"])
     return awarded
 
 
-async def award_met(user_ids: Sequence[PydanticObjectId], badges: Sequence[dict[str, Any]]) -> int:
+def _only(*fields: str) -> dict[str, Any]:
+    # what the $group reads only: the embedded store then copies these fields, not documents
+    return {"$project": {"_id": 0, **dict.fromkeys(fields, 1)}}
+
+
+async def _batch_values(
+    user_ids: list[PydanticObjectId], badges: Sequence[dict[str, Any]]
+) -> dict[Any, dict[Any, Any]]:
+    """The per-user values of the rules that are not totals, for a whole batch of users at
+    once (one aggregation per source instead of a few queries per user): `Values._cache`
+    entries by user."""
+    rules = {(b["rule"], b["activity"]) for b in badges}
+    cache: dict[Any, dict[Any, Any]] = {u: {} for u in user_ids}
+    match = {"$match": {"user_id": {"$in": user_ids}}}
+    if any(rule == "single_run_km" for rule, _ in rules):
+        for u in user_ids:
+            cache[u]["longest"] = 0.0
+        pipeline = [
+            match,
+            _only("user_id", "distance_km"),
+            {"$group": {"_id": "$user_id", "km": {"$max": "$distance_km"}}},
+        ]
+        async for row in Run.get_motor_collection().aggregate(pipeline):
+            cache[row["_id"]]["longest"] = float(row["km"])
+    for name in {
+        EFFORT_KM[round(float(b["min_distance_km"]), 6)]
+        for b in badges
+        if b["rule"] == "best_effort_s"
+    }:
+        for u in user_ids:
+            cache[u]["effort", name] = None
+        pipeline = [
+            {"$match": {"user_id": {"$in": user_ids}, "distance": name}},
+            _only("user_id", "seconds"),
+            {"$group": {"_id": "$user_id", "s": {"$min": "$seconds"}}},
+        ]
+        async for row in BestEffort.get_motor_collection().aggregate(pipeline):
+            cache[row["_id"]]["effort", name] = float(row["s"])
+    streak_activities = {a for rule, a in rules if rule in ("streak_days", "streak_weeks")}
+    if streak_activities:
+        today = clock.today()
+        before = midnight(today + timedelta(days=1))
+        days: dict[str, dict[Any, set[Any]]] = {"run": {}, "workout": {}}
+        for kind, document in (("run", Run), ("workout", Workout)):
+            pipeline = [
+                {"$match": {"user_id": {"$in": user_ids}, "started_at": {"$lt": before}}},
+                _only("user_id", "day"),
+                {"$group": {"_id": {"u": "$user_id", "d": "$day"}}},
+                {"$sort": {"_id": 1}},
+            ]
+            async for row in document.get_motor_collection().aggregate(pipeline):
+                days[kind].setdefault(row["_id"]["u"], set()).add(row["_id"]["d"].date())
+        for u in user_ids:
+            for activity in streak_activities:
+                active: set[Any] = set()
+                if activity in ("run", "all"):
+                    active |= days["run"].get(u, set())
+                if activity in ("workout", "all"):
+                    active |= days["workout"].get(u, set())
+                cache[u]["streaks", activity] = calendar.streaks(active, today=today)
+    return cache
+
+
+async def award_met(
+    user_ids: Sequence[PydanticObjectId],
+    badges: Sequence[dict[str, Any]],
+    *,
+    dry: bool = False,
+    totals: dict[Any, dict[str, Any]] | None = None,
+) -> int:
     """Award `badges` to those of `user_ids` (a bounded batch) who meet them and lack them, in
     bulk (one insert_many; only the rows it inserted are credited): the later-badge job, the
-    rebuild and the demo. Returns how many were awarded."""
+    rebuild and the demo. Returns how many were awarded (`dry`: would be)."""
     if not user_ids or not badges:
         return 0
-    totals = {
-        doc["_id"]: doc
-        async for doc in ActivityTotals.get_motor_collection().find({"_id": {"$in": user_ids}})
-    }
+    if totals is None:  # else: the totals the rebuild recomputed
+        totals = {
+            doc["_id"]: doc
+            async for doc in ActivityTotals.get_motor_collection().find({"_id": {"$in": user_ids}})
+        }
     levels = {
         doc["_id"]: int(doc.get("level", 1))
         async for doc in User.get_motor_collection().find(
@@ -415,6 +510,7 @@ async def award_met(user_ids: Sequence[PydanticObjectId], badges: Sequence[dict[
             {"_id": {"$in": keys[start : start + 1000]}}, {"_id": 1}
         )
         earned |= {doc["_id"] async for doc in cursor}
+    cache = await _batch_values(list(user_ids), badges)
     now = utcnow()
     rows: list[dict[str, Any]] = []
     wanted: list[tuple[PydanticObjectId, dict[str, Any]]] = []
@@ -422,6 +518,7 @@ async def award_met(user_ids: Sequence[PydanticObjectId], badges: Sequence[dict[
         if user_id not in levels:  # deleted meanwhile
             continue
         values = Values(user_id, totals.get(user_id, {}), levels[user_id])
+        values._cache.update(cache.get(user_id, {}))
         for badge in badges:
             key = award_id(user_id, badge["_id"])
             if key in earned or not met(badge, await values.value(badge)):
@@ -436,8 +533,8 @@ async def award_met(user_ids: Sequence[PydanticObjectId], badges: Sequence[dict[
                 }
             )
             wanted.append((user_id, badge))
-    if not rows:
-        return 0
+    if not rows or dry:  # dry: only count what is missing (the rebuild's --verify)
+        return len(rows)
     inserted = set(range(len(rows)))
     try:
         await UserBadge.get_motor_collection().insert_many(rows, ordered=False)

@@ -11,6 +11,7 @@ import random
 import time
 from typing import Literal
 
+from service.badges import rebuild as badges_rebuild
 from service.demo.challenge import load_challenge
 from service.demo.progress import NullProgress, Progress
 from service.demo.track import load_track
@@ -41,6 +42,8 @@ async def load_demo(
     summary.update(await load_training(seed=seed, size=size, users=users, progress=progress))
     # the demo inserts activities in bulk, without the hooks: derived state comes from rebuilds
     summary["xp_entries_added"] = (await xp_rebuild.rebuild(repair=True)).missing
+    # badges after XP (the level rule reads it): the same pass as the rebuild script's
+    summary["badges_awarded"] = (await badges_rebuild.rebuild(repair=True)).awards
     log.info(
         "Demo data loaded in %.1fs: %s (password for every demo user: %r)",
         time.perf_counter() - started,
