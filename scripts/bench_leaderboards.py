@@ -216,6 +216,10 @@ POPULATION_ENDPOINTS = {
 }
 
 
+def _stage(done: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {done} loaded", file=sys.stderr, flush=True)
+
+
 async def _load_population(
     settings: Settings, rng: random.Random, *, users: int, teams: int, runs: int
 ) -> dict[str, Any]:
@@ -233,49 +237,53 @@ async def _load_population(
     from service.security import hash_password
 
     specs = demo_user_specs(rng, count=users)
+    # inserts only: an update on the embedded store checks each unique index against every
+    # document (quadratic at 50,000 users), so home cities and member counts go in with them
+    city_docs, home = await _home_cities(rng, specs, NullProgress())
     password_hash = await hash_password(settings, DEMO_PASSWORD)
     now = clock.utcnow().replace(microsecond=0)
     docs = [
         User(
             id=s.id, name=s.name, name_key=s.name.casefold(), email=s.email,
-            password_hash=password_hash, created_at=now,
+            password_hash=password_hash, created_at=now, city_id=home[s.id].id,
         ).model_dump(by_alias=True, exclude={"revision_id"})
         for s in specs
     ]  # fmt: skip
     for i in range(0, len(docs), 5000):
         await User.get_motor_collection().insert_many(docs[i : i + 5000], ordered=False)
-    city_docs, home = await _home_cities(rng, specs, NullProgress())
-    await User.get_motor_collection().bulk_write(
-        [UpdateOne({"_id": s.id}, {"$set": {"city_id": home[s.id].id}}) for s in specs],
-        ordered=False,
-    )
-    team_docs = [
-        Team(
-            name=f"Bench Team {n:05d}", name_key=f"bench team {n:05d}", kind="custom",
-            visibility="open", owner_id=specs[n % users].id, members_count=0,
-        ).model_dump(by_alias=True, exclude={"revision_id"})
-        for n in range(teams)
-    ]  # fmt: skip
-    for doc in team_docs:
-        doc["_id"] = PydanticObjectId(rng.randbytes(12))
-    await Team.get_motor_collection().insert_many(team_docs, ordered=False)
+    _stage("users")
+    team_ids = [PydanticObjectId(rng.randbytes(12)) for _ in range(teams)]
+    team_of = {s.id: team_ids[i % teams] for i, s in enumerate(specs)}
     joined = now - timedelta(days=DAYS + 30)
-    team_of = {s.id: team_docs[i % teams]["_id"] for i, s in enumerate(specs)}
     memberships = [
         {"team_id": t, "user_id": u, "role": "member", "joined_at": joined}
         for u, t in [*((s.id, home[s.id].team_id) for s in specs), *team_of.items()]
     ]
+    counts: dict[Any, int] = {}
+    for m in memberships:
+        counts[m["team_id"]] = counts.get(m["team_id"], 0) + 1
+    team_docs = [
+        Team(
+            id=team_id, name=f"Bench Team {n:05d}", name_key=f"bench team {n:05d}",
+            kind="custom", visibility="open", owner_id=specs[n % users].id,
+            members_count=counts.get(team_id, 0),
+        ).model_dump(by_alias=True, exclude={"revision_id"})
+        for n, team_id in enumerate(team_ids)
+    ]  # fmt: skip
+    await Team.get_motor_collection().insert_many(team_docs, ordered=False)
     for i in range(0, len(memberships), 5000):
         await Membership.get_motor_collection().insert_many(
             memberships[i : i + 5000], ordered=False
         )
-    counts: dict[Any, int] = {}
-    for m in memberships:
-        counts[m["team_id"]] = counts.get(m["team_id"], 0) + 1
+    # the city teams' member counts (a handful of updates)
     await Team.get_motor_collection().bulk_write(
-        [UpdateOne({"_id": t}, {"$set": {"members_count": n}}) for t, n in counts.items()],
+        [
+            UpdateOne({"_id": c.team_id}, {"$set": {"members_count": counts.get(c.team_id, 0)}})
+            for c in city_docs
+        ],
         ordered=False,
     )
+    _stage("teams and memberships")
     # runs: runners drawn by a habit weight (cumulative weights once: 50,000 runners stay
     # cheap); a runner's runs take distinct (day, hour) slots and last under an hour
     activity = [rng.lognormvariate(0, 0.8) for _ in specs]
@@ -311,7 +319,9 @@ async def _load_population(
         )  # fmt: skip
     for i in range(0, len(run_docs), 10_000):
         await Run.get_motor_collection().insert_many(run_docs[i : i + 10_000], ordered=False)
+    _stage("runs")
     await rebuild.repair()
+    _stage("buckets and board totals")
     biggest = max(team_docs, key=lambda t: counts.get(t["_id"], 0))
     return {
         "users": users,
