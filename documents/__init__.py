@@ -10,6 +10,7 @@ from documents.challenge import (
 )
 from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
+from documents.goal import Goal, WeekTotals
 from documents.login_failure import LoginFailure
 from documents.quota import DailyQuota
 from documents.record import BestEffort, StrengthRecord, StrengthSummary
@@ -39,6 +40,8 @@ DOCUMENTS = [
     Athlete,
     CalendarEntry,
     Follow,
+    Goal,
+    WeekTotals,
     Exercise,
     Workout,
     BestEffort,
@@ -73,6 +76,7 @@ __all__ = [
     "Event",
     "Exercise",
     "Follow",
+    "Goal",
     "IdempotencyKey",
     "Invitation",
     "LoginFailure",
@@ -86,6 +90,7 @@ __all__ = [
     "Team",
     "User",
     "UserBadge",
+    "WeekTotals",
     "Workout",
     "XpEntry",
 ]

@@ -67,3 +67,7 @@ badge_earned = Hook("badge.earned")
 # before the end (or the participant left), XP withdrawn (service.challenges)
 challenge_completed = Hook("challenge.completed")
 challenge_withdrawn = Hook("challenge.withdrawn")
+# goal_met(user_id=ObjectId, metric=str, week=date (Monday), at=datetime, target=float,
+# value=float): a weekly goal reached in the current week, after GOAL_XP was credited
+# (service.goals; once per goal and week, again only if an edit withdrew it meanwhile)
+goal_met = Hook("goal.met")

@@ -29,6 +29,7 @@ from service.errors import install_error_handlers, install_problem_openapi
 from service.export.router import router as export_router
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
+from service.goals.router import router as goals_router
 from service.health.router import router as health_router
 from service.imports import service as imports
 from service.imports.router import router as imports_router
@@ -62,6 +63,7 @@ ROUTERS = [
     records_router,
     xp_router,
     badges_router,
+    goals_router,
     challenges_router,
 ]
 

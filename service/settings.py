@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     max_invitations_per_day: int = Field(default=50, ge=1)
     # how often the background job creates the next instance of ended recurring challenges
     challenge_recurrence_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+    # XP credited for a weekly goal met (once per goal and ISO week)
+    goal_xp: int = Field(default=50, ge=0, le=10_000)
     log_level: str = "INFO"
 
     @field_validator("rate_limit_auth", "rate_limit_writes", "rate_limit_export")

@@ -1,0 +1,1 @@
+"""Weekly goals (issue 9 §4)."""
