@@ -1,7 +1,7 @@
 """Rebuild (or only verify) the badges' derived state from the sources.
 
-- `activity_totals` recomputed from the runs and workouts (`challenges_completed` is kept: the
-  challenges' own rebuild owns that count);
+- `activity_totals` recomputed from the runs and workouts, `challenges_completed` from the
+  challenge participations completed now;
 - every badge a user meets but lacks is awarded (never revoked: earned badges stay earned);
 - every award has its ledger entry "badge:<user>:<badge>" worth the badge's `xp_reward`, and no
   badge entry exists without its award.
@@ -63,7 +63,9 @@ def _close(a: Any, b: Any) -> bool:
 
 
 async def _expected_totals(ids: list[PydanticObjectId]) -> dict[Any, dict[str, Any]]:
-    expected: dict[Any, dict[str, Any]] = {i: {name: 0 for name in TOTAL_FIELDS} for i in ids}
+    expected: dict[Any, dict[str, Any]] = {
+        i: dict.fromkeys((*TOTAL_FIELDS, "challenges_completed"), 0) for i in ids
+    }
     runs: list[dict[str, Any]] = [
         {"$match": {"user_id": {"$in": ids}}},
         {"$project": {"_id": 0, "user_id": 1, "distance_km": 1, "duration_s": 1, "score": 1}},
@@ -94,6 +96,16 @@ async def _expected_totals(ids: list[PydanticObjectId]) -> dict[Any, dict[str, A
     ]
     async for row in Workout.get_motor_collection().aggregate(workouts):
         expected[row["_id"]].update({k: v for k, v in row.items() if k != "_id"})
+    # completions held now (service.challenges' participants; by name: that feature owns it)
+    participants = User.get_motor_collection().database["challenge_participants"]
+    completed: list[dict[str, Any]] = [
+        {"$match": {"user_id": {"$in": ids}, "completed_at": {"$ne": None}}},
+        {"$project": {"_id": 0, "user_id": 1}},
+        {"$group": {"_id": "$user_id", "challenges_completed": {"$sum": 1}}},
+        {"$sort": {"_id": 1}},
+    ]
+    async for row in participants.aggregate(completed):
+        expected[row["_id"]]["challenges_completed"] = row["challenges_completed"]
     return expected
 
 
@@ -110,15 +122,13 @@ async def _totals(
     for user_id, want in expected.items():
         have = stored.get(user_id, {})
         empty = not any(want.values())
-        if (empty and not have) or all(_close(have.get(k), want[k]) for k in TOTAL_FIELDS):
+        if (empty and not have) or all(_close(have.get(k), v) for k, v in want.items()):
             continue
         drift.totals += 1
         drift.note(f"activity_totals {user_id}: {have or None} != {want}")
         fixes.append(UpdateOne({"_id": user_id}, {"$set": want}, upsert=True))
     if repair and fixes:
         await ActivityTotals.get_motor_collection().bulk_write(fixes, ordered=False)
-    for user_id, want in expected.items():  # the challenges' count is kept as stored
-        want["challenges_completed"] = stored.get(user_id, {}).get("challenges_completed", 0)
     return expected
 
 
