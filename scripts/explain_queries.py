@@ -3,8 +3,9 @@
     MONGODB_URI=mongodb://localhost:27017 python -m scripts.explain_queries
     python -m scripts.explain_queries --uri mongodb://... --runs 2000 --only runs_of_user
 
-Loads a generated data set (the demo's users, cities, teams, runs, score buckets,
-competitions, athletes, calendars and follows, plus a few invitations) into a scratch database
+Loads a generated data set (the demo's users, cities, teams, runs, score buckets and board
+totals, competitions, athletes, calendars, follows, exercises, workouts (300) and XP entries,
+plus a few invitations) into a scratch database
 (`explain_<random>`, dropped afterwards unless --keep), with every declared index. Then, for
 each shape of `service.queries.REGISTRY`, it takes a sample document of the shape's collection,
 builds the shape's query from it (its equality fields equal to the sample's values, its first
@@ -44,8 +45,10 @@ from service import db, queries
 from service.demo.challenge import load_challenge
 from service.demo.progress import NullProgress
 from service.demo.track import load_track
+from service.demo.training import load_training
 from service.demo.users import load_users
 from service.settings import Settings
+from service.xp import rebuild as xp_rebuild
 
 PAGE = 21  # a page of 20 and the one that tells whether there is a next
 SLACK = 5  # documents examined beyond those returned that still count as index-bounded
@@ -148,6 +151,10 @@ async def load(*, runs: int, seed: int, settings: Settings) -> dict[str, int]:
         rng=rng, size="embedded", users=users, progress=progress, runs=runs
     )
     summary |= await load_track(rng=rng, size="embedded", users=users, progress=progress)
+    summary |= await load_training(
+        seed=seed, size="embedded", users=users, progress=progress, workouts=300, routes=10
+    )
+    summary["xp_entries"] = (await xp_rebuild.rebuild(repair=True)).missing
     # the demo has no invitations: each member of a few teams invites someone else
     memberships = await Membership.find().limit(200).to_list()
     now = clock.utcnow()
