@@ -8,6 +8,9 @@
 Each feature adds its part below (a function returning a `Part`) and appends it to PARTS:
 - badges: activity_totals from the activities, badges met but missing awarded (never
   revoked), each award's XP entry (also re-runs an interrupted award job of a new badge).
+- challenges: open challenges (ended ones are frozen; the demo load includes them) from the
+  activities: city/global enrolments, contributions, progress, team/city and collective totals,
+  completions and their XP entries, users' completed-challenge counts.
 Targets MONGODB_URI (without it, the in-memory embedded store: empty unless --demo).
 Changes made while a repair runs can race with it: repair in a quiet moment, then --verify.
 """
@@ -51,7 +54,16 @@ async def badges_part(*, repair: bool) -> Part:
     return Part(clean=drift.clean, counts=drift.counts(), examples=drift.examples)
 
 
+async def challenges_part(*, repair: bool) -> Part:
+    from service.challenges import rebuild
+
+    drift = await rebuild.rebuild(repair=repair)
+    return Part(clean=drift.clean, counts=drift.counts(), examples=drift.examples)
+
+
 PARTS: dict[str, Callable[..., Awaitable[Part]]] = {
+    # before badges: the completed-challenge counts their rule reads
+    "challenges": challenges_part,
     "badges": badges_part,
 }
 

@@ -5,6 +5,7 @@ withdrawal, frozen results, the teams/cities/collective modes, the leaderboard, 
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,15 @@ import pytest
 import time_machine
 from beanie import PydanticObjectId
 
-from documents import Challenge, User, XpEntry
+from documents import Challenge, ChallengeParticipant, Run, User, XpEntry
+from documents.clock import utcnow
+from service.challenges import rebuild as challenges_rebuild
 from service.challenges import recurrence
+from service.demo.challenge import load_challenge
+from service.demo.challenges import load_challenges
+from service.demo.progress import NullProgress
+from service.demo.users import load_users
+from service.settings import Settings
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
 from tests.test_badges import post_workout
@@ -507,3 +515,202 @@ async def test_fifty_concurrent_runs_complete_once(client: httpx.AsyncClient, ap
     r = await client.get(f"/challenges/{collective['id']}", headers=runners[0].headers)
     assert r.json()["total"] == 125
     assert r.json()["completed_at"] is not None
+
+
+# --- the oracle over random activity streams ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("clock_at")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_progress_follows_a_plain_python_oracle(
+    client: httpx.AsyncClient, api: Api, seed: int
+) -> None:
+    """Random runs and workouts (some before the window), edits that move them in and out,
+    deletes, and late joins: every participant's progress, completion and XP, the collective
+    total and the rebuild agree with sums in plain Python."""
+    rng = random.Random(seed)
+    owner = await api.admin()
+    runners = [await api.user(city="Paris") for _ in range(4)]
+    start, end = NOW - timedelta(days=5), NOW + timedelta(days=5)
+    individual = await create(client, owner, goal=15, xp_reward=40)
+    collective = await create(
+        client, owner, mode="collective", metric="activities", goal=12, xp_reward=20
+    )
+    duration = await create(client, owner, metric="duration_min", goal=120, xp_reward=10)
+    board = [individual, collective, duration]
+    slots = list(range(1, 24 * 8))  # hour slots before NOW: runs never overlap
+    rng.shuffle(slots)
+    runs: dict[str, dict[str, Any]] = {}  # id -> {user, at, km, duration_s}
+    workouts: dict[str, dict[str, Any]] = {}
+    joined: dict[tuple[str, str], bool] = {}
+    for _ in range(45):
+        account = rng.choice(runners)
+        op = rng.random()
+        mine_runs = [i for i, r in runs.items() if r["user"] == account.id]
+        if op < 0.4 or not mine_runs:
+            at = NOW - timedelta(hours=slots.pop())
+            km = rng.choice([2.0, 3.5, 5.0, 8.0])
+            r = await client.post(
+                "/runs",
+                json={"started_at": iso(at), "distance_km": km, "duration_s": int(km * 300)},
+                headers=account.headers,
+            )
+            assert r.status_code == 201, r.text
+            runs[r.json()["id"]] = {"user": account.id, "at": at, "km": km, "s": int(km * 300)}
+        elif op < 0.55:
+            run_id = rng.choice(mine_runs)
+            change: dict[str, Any] = {}
+            if rng.random() < 0.5:
+                change["distance_km"] = rng.choice([1.0, 4.0, 6.5])
+                change["duration_s"] = int(change["distance_km"] * 300)
+            else:
+                change["started_at"] = iso(NOW - timedelta(hours=slots.pop()))
+            r = await client.patch(f"/runs/{run_id}", json=change, headers=account.headers)
+            assert r.status_code == 200, r.text
+            if "distance_km" in change:
+                runs[run_id]["km"], runs[run_id]["s"] = change["distance_km"], change["duration_s"]
+            else:
+                runs[run_id]["at"] = datetime.fromisoformat(change["started_at"])
+        elif op < 0.65:
+            run_id = rng.choice(mine_runs)
+            r = await client.delete(f"/runs/{run_id}", headers=account.headers)
+            assert r.status_code == 204
+            del runs[run_id]
+        elif op < 0.75:
+            at = NOW - timedelta(hours=slots.pop(), minutes=-10)
+            r = await client.get("/exercises", params={"search": "Back squat"})
+            squat = next(e for e in r.json()["items"] if e["name"] == "Back squat")["id"]
+            r = await client.post(
+                "/workouts",
+                json={
+                    "started_at": iso(at),
+                    "duration_s": 1200,
+                    "sets": [{"exercise_id": squat, "reps": 5, "weight_kg": 50}],
+                },
+                headers=account.headers,
+            )
+            assert r.status_code == 201, r.text
+            workouts[r.json()["id"]] = {"user": account.id, "at": at, "s": 1200}
+        else:
+            challenge = rng.choice(board)
+            if (challenge["id"], account.id) not in joined:
+                await join(client, account, challenge)
+                joined[challenge["id"], account.id] = True
+
+    def inside(at: datetime) -> bool:
+        return start <= at < end
+
+    def oracle(challenge: dict[str, Any], user: str) -> float:
+        mine_runs = [r for r in runs.values() if r["user"] == user and inside(r["at"])]
+        mine_workouts = [w for w in workouts.values() if w["user"] == user and inside(w["at"])]
+        if challenge["metric"] == "distance_km":
+            return sum(r["km"] for r in mine_runs)
+        if challenge["metric"] == "activities":
+            return len(mine_runs) + len(mine_workouts)
+        return sum(r["s"] for r in mine_runs) / 60 + sum(w["s"] for w in mine_workouts) / 60
+
+    collective_total = sum(
+        oracle(collective, a.id) for a in runners if (collective["id"], a.id) in joined
+    )
+    for account in runners:
+        xp = 0
+        for challenge in board:
+            got = await state(client, account, challenge)
+            if (challenge["id"], account.id) not in joined:
+                assert got is None
+                continue
+            value = oracle(challenge, account.id)
+            assert got is not None
+            assert got[0] == pytest.approx(value, abs=1e-3)
+            if challenge["mode"] == "collective":
+                done = collective_total >= challenge["goal"]
+            else:
+                done = value >= challenge["goal"]
+            assert got[1] == done, (challenge["title"], value)
+            xp += challenge["xp_reward"] * done
+        assert await challenge_xp(account) == xp
+    r = await client.get(f"/challenges/{collective['id']}", headers=owner.headers)
+    assert r.json()["total"] == pytest.approx(collective_total, abs=1e-3)
+    drift = await challenges_rebuild.rebuild(repair=False)
+    assert drift.clean, drift.examples
+    assert drift.xp == 0, drift.examples
+
+
+@pytest.mark.usefixtures("clock_at")
+async def test_the_rebuild_repairs_drift(client: httpx.AsyncClient, api: Api) -> None:
+    alice = await api.user(city="Paris")
+    challenge = await create(client, alice, goal=10)
+    city = await create(client, alice, scope="city", city_id=alice.body["city_id"], goal=100)
+    await join(client, alice, challenge)
+    await run(client, alice, days_ago=1, km=12)
+    assert await state(client, alice, city) == (12, False)
+    await ChallengeParticipant.get_motor_collection().update_many(
+        {}, {"$set": {"progress": 3.0, "completed_at": None}}
+    )
+    await ChallengeParticipant.get_motor_collection().delete_one(
+        {"challenge_id": PydanticObjectId(city["id"])}
+    )
+    drift = await challenges_rebuild.rebuild(repair=False)
+    assert not drift.clean
+    assert (drift.enrolled, drift.completions) == (1, 2)  # + challenges_completed count
+    await challenges_rebuild.rebuild(repair=True)
+    assert (await challenges_rebuild.rebuild(repair=False)).clean
+    assert await state(client, alice, challenge) == (12, True)
+    assert await state(client, alice, city) == (12, False)
+    assert await challenge_xp(alice) == 100
+
+
+@pytest.mark.usefixtures("clock_at", "yielding_database")
+async def test_a_join_racing_runs_counts_each_run_once(client: httpx.AsyncClient, api: Api) -> None:
+    runners = [await api.user(city="Paris") for _ in range(4)]
+    challenge = await create(client, runners[0], goal=1000)
+
+    async def runs_of(account: Account) -> None:
+        for i in range(5):
+            await run(client, account, days_ago=4 - i * 0.5, km=1 + i)
+
+    await asyncio.gather(
+        *(runs_of(a) for a in runners), *(join(client, a, challenge) for a in runners)
+    )
+    for account in runners:
+        assert await state(client, account, challenge) == (15, False)
+    assert (await challenges_rebuild.rebuild(repair=False)).clean
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+async def test_demo_challenges_are_derived_by_the_rebuild(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    rng = random.Random(5)
+    users = await load_users(settings=settings, rng=rng, size="embedded", progress=NullProgress())
+    await load_challenge(rng=rng, size="embedded", users=users, progress=NullProgress(), runs=400)
+    counts = await load_challenges(rng=rng, users=users)
+    await challenges_rebuild.rebuild(repair=True, include_ended=True)
+    assert (await challenges_rebuild.rebuild(repair=False, include_ended=True)).clean
+    again = await load_challenges(rng=rng, users=users)  # a second load adds nothing
+    assert again["challenges"] == counts["challenges"]
+    assert await Challenge.count() == counts["challenges"]
+    rows = await Challenge.find_all().to_list()
+    now = utcnow()
+    assert any(c.starts_at <= now < c.ends_at and c.scope == "public" for c in rows)
+    assert any(c.ends_at <= now for c in rows)
+    assert any(c.mode == "cities" and c.recurrence == "weekly" for c in rows)
+    city_rows = [c for c in rows if c.scope == "city"]
+    assert city_rows
+    per_city = await ChallengeParticipant.find(
+        {"challenge_id": {"$in": [c.id for c in city_rows]}}
+    ).count()
+    assert per_city > 0  # residents enrolled by their runs
+    versus = next(c for c in rows if c.mode == "cities")
+    board = await client.get(
+        f"/challenges/{versus.id}/leaderboard", headers=(await Api(client).user()).headers
+    )
+    assert board.status_code == 200
+    assert board.json()["kind"] == "cities"
+    cities_running = await Run.get_motor_collection().distinct(
+        "city_id", {"started_at": {"$gte": versus.starts_at, "$lt": versus.ends_at}}
+    )
+    # (on a Monday morning the week may hold no run yet)
+    assert len(board.json()["items"]) == len([c for c in cities_running if c is not None])

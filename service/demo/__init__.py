@@ -12,7 +12,9 @@ import time
 from typing import Literal
 
 from service.badges import rebuild as badges_rebuild
+from service.challenges import rebuild as challenges_rebuild
 from service.demo.challenge import load_challenge
+from service.demo.challenges import load_challenges
 from service.demo.progress import NullProgress, Progress
 from service.demo.track import load_track
 from service.demo.training import load_training
@@ -42,6 +44,11 @@ async def load_demo(
     summary.update(await load_training(seed=seed, size=size, users=users, progress=progress))
     # the demo inserts activities in bulk, without the hooks: derived state comes from rebuilds
     summary["xp_entries_added"] = (await xp_rebuild.rebuild(repair=True)).missing
+    # challenges (active, ended, recurring, city-vs-city, one per city): progress, completions
+    # and their XP from the challenges' rebuild, ended ones included
+    summary.update(await load_challenges(rng=rng, users=users))
+    drift = await challenges_rebuild.rebuild(repair=True, include_ended=True)
+    summary["challenge_participants"] = drift.participants
     # badges after XP (the level rule reads it): the same pass as the rebuild script's
     summary["badges_awarded"] = (await badges_rebuild.rebuild(repair=True)).awards
     log.info(
