@@ -145,10 +145,9 @@ async def _entries(drift: BadgeDrift, repair: bool) -> None:
             break
         last = rows[-1]["_id"]
         keys = [ledger.entry_id("badge", r["user_id"], r["badge_id"]) for r in rows]
-        have = {
-            doc["_id"]: int(doc["amount"])
-            async for doc in entries.find({"_id": {"$in": keys}}, {"amount": 1})
-        }
+        # entry ids are "badge:" + the award id: the batch's entries are one _id range
+        span = {"_id": {"$gte": keys[0], "$lte": keys[-1]}}
+        have = {doc["_id"]: int(doc["amount"]) async for doc in entries.find(span, {"amount": 1})}
         for row, key in zip(rows, keys, strict=True):
             want = rewards.get(row["badge_id"], 0)
             if have.get(key, 0) == want:
@@ -176,7 +175,8 @@ async def _entries(drift: BadgeDrift, repair: bool) -> None:
             return
         last_key = rows[-1]["_id"]
         ids = [row["_id"].split(":", 1)[1] for row in rows]  # "<user>:<badge>"
-        present = {doc["_id"] async for doc in awards.find({"_id": {"$in": ids}}, {"_id": 1})}
+        span = {"_id": {"$gte": ids[0], "$lte": ids[-1]}}
+        present = {doc["_id"] async for doc in awards.find(span, {"_id": 1})}
         for row, award_id in zip(rows, ids, strict=True):
             if award_id in present:
                 continue

@@ -503,13 +503,9 @@ async def award_met(
             {"_id": {"$in": list(user_ids)}}, {"level": 1}
         )
     }
-    keys = [award_id(u, b["_id"]) for u in user_ids for b in badges]
-    earned: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        cursor = UserBadge.get_motor_collection().find(
-            {"_id": {"$in": keys[start : start + 1000]}}, {"_id": 1}
-        )
-        earned |= {doc["_id"] async for doc in cursor}
+    # the batch's awards (at most users x MAX_BADGES rows, read by the user_earned index)
+    cursor = UserBadge.get_motor_collection().find({"user_id": {"$in": list(user_ids)}}, {"_id": 1})
+    earned: set[str] = {doc["_id"] async for doc in cursor}
     cache = await _batch_values(list(user_ids), badges)
     now = utcnow()
     rows: list[dict[str, Any]] = []
@@ -544,9 +540,23 @@ async def award_met(
         if any(e.get("code") != DUPLICATE_KEY for e in errors):
             raise
         inserted -= {int(e["index"]) for e in errors}
-    for index in sorted(inserted):
-        user_id, badge = wanted[index]
-        await _credit(user_id, badge, now, None)
+    # XP in bulk: one $inc and one xp_changed per user (the level rule then looks once)
+    awarded = [wanted[index] for index in sorted(inserted)]
+    await ledger.add_many(
+        kind="badge",
+        entries=[
+            (
+                user_id,
+                ledger.entry_id("badge", user_id, badge["_id"]),
+                str(badge["_id"]),
+                int(badge.get("xp_reward", 0)),
+                now,
+            )
+            for user_id, badge in awarded
+        ],
+    )
+    for user_id, badge in awarded:
+        await events.badge_earned.emit(user_id=user_id, badge=to_read(badge), at=now, source=None)
     return len(inserted)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from documents import Run, User, Workout, XpEntry
 from documents.clock import utcnow
@@ -168,6 +168,54 @@ async def _workout_changed(*, before: Workout, after: Workout) -> None:
 
 async def _workout_deleted(*, workout: Workout) -> None:
     await remove_entry(entry_id("workout", workout.id))
+
+
+async def add_many(
+    *, kind: XpKind, entries: Sequence[tuple[PydanticObjectId, str, str, int, datetime]]
+) -> None:
+    """Credit many new entries at once (a bulk award: badges of a later badge's job, a
+    rebuild, the demo): `(user_id, key, source_id, amount, at)` each. One insert_many, then
+    one $inc and one `xp_changed` per user for the sum of the entries it inserted; an entry
+    that already exists goes through `set_entry` (made worth `amount`)."""
+    rows = [e for e in entries if e[3] > 0]
+    if not rows:
+        return
+    now = utcnow()
+    documents = [
+        {
+            "_id": key,
+            "user_id": user_id,
+            "kind": kind,
+            "source_id": source_id,
+            "amount": amount,
+            "at": at,
+            "formula_version": FORMULA_VERSION,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for user_id, key, source_id, amount, at in rows
+    ]
+    existing: set[int] = set()
+    try:
+        await XpEntry.get_motor_collection().insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        errors = (exc.details or {}).get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        existing = {int(e["index"]) for e in errors}
+    sums: dict[PydanticObjectId, tuple[int, str, datetime]] = {}
+    for index, (user_id, _, source_id, amount, at) in enumerate(rows):
+        if index in existing:
+            continue
+        total = sums.get(user_id, (0, source_id, at))[0] + amount
+        sums[user_id] = (total, source_id, at)
+    for user_id, (delta, source_id, at) in sums.items():
+        await _credit(user_id=user_id, delta=delta, kind=kind, source_id=source_id, at=at)
+    for index in sorted(existing):
+        user_id, key, source_id, amount, at = rows[index]
+        await set_entry(
+            user_id=user_id, kind=kind, key=key, source_id=source_id, amount=amount, at=at
+        )
 
 
 async def remove_many(user_id: PydanticObjectId, keys: Iterable[str]) -> None:
