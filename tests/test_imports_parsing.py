@@ -234,6 +234,17 @@ def test_gpx_1_0_is_read() -> None:
     assert activity.distance_km == round(10 * STEP_M / 1000, 3)
 
 
+def test_gpx_1_0_heart_rate_inside_the_point_is_read() -> None:
+    points = "".join(trkpt(i, extra=f"<hr>{150 + i}</hr>") for i in range(3))
+    content = gpx_text(points).replace(b'version="1.1"', b'version="1.0"', 1)
+    content = content.replace(b"GPX/1/1", b"GPX/1/0")
+
+    [activity] = run(content).activities
+
+    assert [p.heart_rate for p in activity.points] == [150, 151, 152]
+    assert activity.elapsed_s == 20
+
+
 def test_gap_between_segments_is_a_pause_and_adds_no_distance() -> None:
     first = gpx_points(6)  # 0..50 s
     # 10 minutes later and 1 km further north (a bus ride): a new segment

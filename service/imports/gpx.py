@@ -8,6 +8,7 @@ point loses the value. Heart rate is found by local name in any namespace: Garmi
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,6 +23,7 @@ from service.imports.track import RawActivity, RawPoint
 from service.imports.xmlsafe import local, parse_tree
 
 HR_NAMES = frozenset({"hr", "heartrate", "heart_rate", "heartratebpm"})
+_HR_ELEMENT = re.compile(r"<(?:[\w.\-]+:)?(?:hr|heartrate|heart_rate)>", re.IGNORECASE)
 NO_ACTIVITY = "GPX has only a route (rte) or waypoints: no activity"
 NO_TRACK = "GPX has no track points: no activity"
 
@@ -85,6 +87,9 @@ def read(text: str) -> RawActivity:
             segment += 1
     if not points:
         raise ImportFileError(NO_ACTIVITY if gpx.routes or gpx.waypoints else NO_TRACK)
+    if all(p.heart_rate is None for p in points) and _HR_ELEMENT.search(text):
+        # GPX 1.0 lets heart rate sit right inside <trkpt>, where gpxpy does not look
+        return _read_lenient(text)
     return RawActivity(points=points, sport=sport)
 
 
