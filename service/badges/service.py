@@ -61,6 +61,10 @@ USER_BADGES = QueryShape(
     sort=(("earned_at", DESC),),
     index="user_earned",
 )
+# "has anyone earned this badge?" (a delete or a rule edit of an earned badge is a 409)
+BADGE_HOLDERS = QueryShape(
+    "badge_holders", UserBadge, equality=("badge_id",), index="badge", tie_break=False
+)
 
 # which hook can move which rule
 RUN_RULES = frozenset(
@@ -173,7 +177,10 @@ async def get(badge_id: PydanticObjectId) -> Badge:
 
 
 async def _earned_by_anyone(badge_id: PydanticObjectId) -> bool:
-    return await UserBadge.get_motor_collection().find_one({"badge_id": badge_id}) is not None
+    found = await UserBadge.get_motor_collection().find_one(
+        BADGE_HOLDERS.check({"badge_id": badge_id}), {"_id": 1}
+    )
+    return found is not None
 
 
 async def create(*, data: BadgeCreate) -> Badge:
