@@ -186,9 +186,10 @@ async def _entries(drift: BadgeDrift, repair: bool) -> None:
                 await ledger.remove_entry(row["_id"])
 
 
-async def rebuild(*, repair: bool = True) -> BadgeDrift:
+async def rebuild(*, repair: bool = True, entries: bool = True) -> BadgeDrift:
     """Recompute totals and award missing badges (repair), or only count the drift
-    (repair=False); then check the awards' XP entries."""
+    (repair=False); then check the awards' XP entries (`entries=False`: not, e.g. the demo,
+    whose awards were all just made with theirs)."""
     drift = BadgeDrift()
     catalogue = await badges.catalogue()
     users = User.get_motor_collection()
@@ -203,5 +204,6 @@ async def rebuild(*, repair: bool = True) -> BadgeDrift:
         last = ids[-1]
         totals = await _totals(ids, drift, repair)
         drift.awards += await badges.award_met(ids, catalogue, dry=not repair, totals=totals)
-    await _entries(drift, repair)
+    if entries:
+        await _entries(drift, repair)
     return drift

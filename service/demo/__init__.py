@@ -15,6 +15,7 @@ from service.badges import rebuild as badges_rebuild
 from service.challenges import rebuild as challenges_rebuild
 from service.demo.challenge import load_challenge
 from service.demo.challenges import load_challenges
+from service.demo.goals import load_goals
 from service.demo.progress import NullProgress, Progress
 from service.demo.track import load_track
 from service.demo.training import load_training
@@ -43,6 +44,9 @@ async def load_demo(
     summary.update(await load_track(rng=rng, size=size, users=users, progress=progress))
     summary.update(await load_training(seed=seed, size=size, users=users, progress=progress))
     # the demo inserts activities in bulk, without the hooks: derived state comes from rebuilds
+    # weekly goals set weeks ago: week totals and goal XP (every week) from the goals' rebuild,
+    # entries in bulk; users' xp from the XP rebuild next
+    summary.update(await load_goals(seed=seed, users=users))
     summary["xp_entries_added"] = (await xp_rebuild.rebuild(repair=True)).missing
     # challenges (active, ended, recurring, city-vs-city, one per city): progress, completions
     # and their XP from the challenges' rebuild, ended ones included
@@ -50,7 +54,7 @@ async def load_demo(
     drift = await challenges_rebuild.rebuild(repair=True, include_ended=True)
     summary["challenge_participants"] = drift.participants
     # badges after XP (the level rule reads it): the same pass as the rebuild script's
-    summary["badges_awarded"] = (await badges_rebuild.rebuild(repair=True)).awards
+    summary["badges_awarded"] = (await badges_rebuild.rebuild(repair=True, entries=False)).awards
     log.info(
         "Demo data loaded in %.1fs: %s (password for every demo user: %r)",
         time.perf_counter() - started,
