@@ -11,6 +11,10 @@ Each feature adds its part below (a function returning a `Part`) and appends it 
 - challenges: open challenges (ended ones are frozen; the demo load includes them) from the
   activities: city/global enrolments, contributions, progress, team/city and collective totals,
   completions and their XP entries, users' completed-challenge counts.
+- goals: per-user per-week totals from the activities, goal XP of the current week (met
+  exactly when credited), entries of past weeks only checked to belong to a goal then in force.
+- xp: run and workout ledger entries from their sources (service.xp.rebuild), then every
+  user's xp == sum of their entries and level == level_for(xp).
 Targets MONGODB_URI (without it, the in-memory embedded store: empty unless --demo).
 Changes made while a repair runs can race with it: repair in a quiet moment, then --verify.
 """
@@ -54,6 +58,22 @@ async def badges_part(*, repair: bool) -> Part:
     return Part(clean=drift.clean, counts=drift.counts(), examples=drift.examples)
 
 
+async def goals_part(*, repair: bool) -> Part:
+    from service.goals import rebuild
+
+    drift = await rebuild.rebuild(repair=repair)
+    return Part(clean=drift.clean, counts=drift.counts(), examples=drift.examples)
+
+
+async def xp_part(*, repair: bool) -> Part:
+    """Run and workout entries from their sources, then every user's xp/level from the ledger
+    (last: the other parts' repairs move entries through the ledger first)."""
+    from service.xp import rebuild
+
+    drift = await rebuild.rebuild(repair=repair)
+    return Part(clean=drift.clean, counts=drift.counts(), examples=drift.examples)
+
+
 async def challenges_part(*, repair: bool) -> Part:
     from service.challenges import rebuild
 
@@ -65,6 +85,9 @@ PARTS: dict[str, Callable[..., Awaitable[Part]]] = {
     # before badges: the completed-challenge counts their rule reads
     "challenges": challenges_part,
     "badges": badges_part,
+    "goals": goals_part,
+    # keep last: users' xp and level checked against the ledger the parts above left
+    "xp": xp_part,
 }
 
 
