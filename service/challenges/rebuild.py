@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymongo import DeleteOne, UpdateOne
+
 from documents import ActivityTotals, Run, Workout, XpEntry
 from documents.challenge import (
     Challenge,
@@ -105,25 +107,20 @@ async def _activities(user_ids: list[Any], challenge: dict[str, Any]) -> tuple[l
     runs: list[dict[str, Any]] = []
     workouts: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
-    for user_id in user_ids:  # one indexed range per participant (user_started, user_at)
-        if challenge["metric"] in RUN_METRICS:
-            runs += (
-                await Run.get_motor_collection()
-                .find({"user_id": user_id, "started_at": window})
-                .to_list(None)
-            )
-        if challenge["metric"] in WORKOUT_METRICS:
-            workouts += (
-                await Workout.get_motor_collection()
-                .find({"user_id": user_id, "started_at": window})
-                .to_list(None)
-            )
-        if challenge["metric"] == "xp":
-            entries += (
-                await XpEntry.get_motor_collection()
-                .find({"user_id": user_id, "at": window})
-                .to_list(None)
-            )
+    if not user_ids:
+        return runs, workouts, entries
+    # one range per kind over the participants (user_started / user_at: a range per user)
+    crit = {"user_id": {"$in": user_ids}, "started_at": window}
+    if challenge["metric"] in RUN_METRICS:
+        runs = await Run.get_motor_collection().find(crit).to_list(None)
+    if challenge["metric"] in WORKOUT_METRICS:
+        workouts = await Workout.get_motor_collection().find(crit).to_list(None)
+    if challenge["metric"] == "xp":
+        entries = (
+            await XpEntry.get_motor_collection()
+            .find({"user_id": {"$in": user_ids}, "at": window})
+            .to_list(None)
+        )
     return runs, workouts, entries
 
 
@@ -184,19 +181,20 @@ async def rebuild_challenge(challenge: dict[str, Any], drift: Drift, *, repair: 
         async for r in ChallengeContribution.get_motor_collection().find({"challenge_id": cid})
     }
     contributions = ChallengeContribution.get_motor_collection()
+    ops: list[Any] = []
     for key in stored.keys() - expected.keys():
         drift.contributions += 1
         drift.note(f"challenge {cid}: contribution {key} has no activity")
-        if repair:
-            await contributions.delete_one({"_id": key})
+        ops.append(DeleteOne({"_id": key}))
     for key, (user_id, group, value) in expected.items():
         row = stored.get(key)
         if row is None or abs(row["value"] - value) > EPS or row.get("group_id") != group:
             drift.contributions += 1
             drift.note(f"challenge {cid}: contribution {key} should be {value:g}")
-            if repair:
-                doc = {"challenge_id": cid, "user_id": user_id, "group_id": group, "value": value}
-                await contributions.update_one({"_id": key}, {"$set": doc}, upsert=True)
+            doc = {"challenge_id": cid, "user_id": user_id, "group_id": group, "value": value}
+            ops.append(UpdateOne({"_id": key}, {"$set": doc}, upsert=True))
+    if repair and ops:
+        await contributions.bulk_write(ops, ordered=False)
     per_user: dict[Any, float] = defaultdict(float)
     per_group: dict[Any, float] = defaultdict(float)
     for user_id, group, value in expected.values():

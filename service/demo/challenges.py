@@ -5,11 +5,13 @@ demo state == rebuild state."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
+from pymongo.errors import BulkWriteError
 
 from documents import City, Run, User
 from documents.challenge import Challenge, ChallengeParticipant
@@ -143,24 +145,29 @@ async def load_challenges(*, rng: random.Random, users: list[DemoUser]) -> dict[
     stored = [await _upsert(doc) for doc in docs]
     # explicit participants of the public ones: a seeded third of the demo users each
     participants = ChallengeParticipant.get_motor_collection()
-    joined = 0
+    docs_p: list[dict[str, Any]] = []
     for challenge in stored:
         if challenge["scope"] != "public":
             continue
         for user in rng.sample(users, max(1, len(users) // 3)):
             joined_at: datetime = min(challenge["starts_at"] + timedelta(hours=1), now)
-            doc = {
-                "_id": participant_id(challenge["_id"], user.id),
-                "challenge_id": challenge["_id"],
-                "user_id": user.id,
-                "starts_at": challenge["starts_at"],
-                "ends_at": challenge["ends_at"],
-                "progress": 0.0,
-                "completed_at": None,
-                "joined_at": joined_at,
-            }
-            result = await participants.update_one(
-                {"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True
+            docs_p.append(
+                {
+                    "_id": participant_id(challenge["_id"], user.id),
+                    "challenge_id": challenge["_id"],
+                    "user_id": user.id,
+                    "starts_at": challenge["starts_at"],
+                    "ends_at": challenge["ends_at"],
+                    "progress": 0.0,
+                    "completed_at": None,
+                    "joined_at": joined_at,
+                }
             )
-            joined += result.upserted_id is not None
+    ids = [d["_id"] for d in docs_p]
+    present = {d["_id"] async for d in participants.find({"_id": {"$in": ids}}, {"_id": 1})}
+    fresh = [d for d in docs_p if d["_id"] not in present]
+    if fresh:
+        with contextlib.suppress(BulkWriteError):  # a concurrent load inserted some
+            await participants.insert_many(fresh, ordered=False)
+    joined = len(fresh)
     return {"challenges": len(stored), "challenge_participants": joined}
