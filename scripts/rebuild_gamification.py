@@ -21,7 +21,6 @@ Changes made while a repair runs can race with it: repair in a quiet moment, the
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -29,16 +28,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service import db
-from service.demo import load_demo
-from service.settings import Settings
+from scripts.rebuild_cli import (
+    console,
+    demo_option,
+    outcome,
+    run,
+    seed_option,
+    show_option,
+    store,
+    verify_option,
+)
 
 app = typer.Typer(add_completion=False, help=__doc__)
-console = Console()
 
 
 @dataclass
@@ -92,14 +96,7 @@ PARTS: dict[str, Callable[..., Awaitable[Part]]] = {
 
 
 async def _main(*, verify: bool, demo: bool, seed: int, only: list[str], show: int) -> int:
-    settings = Settings()
-    client, _ = await db.connect(settings)
-    try:
-        where = "embedded store" if settings.embedded else f"database {settings.mongodb_db!r}"
-        if demo:
-            await load_demo(settings=settings, seed=seed, size="embedded")
-        elif settings.embedded:
-            console.print("[yellow]MONGODB_URI is not set: the embedded store is empty.[/yellow]")
+    async with store(demo=demo, seed=seed) as where:
         code = 0
         for name, part in PARTS.items():
             if only and name not in only:
@@ -107,44 +104,38 @@ async def _main(*, verify: bool, demo: bool, seed: int, only: list[str], show: i
             started = time.perf_counter()
             result = await part(repair=not verify)
             elapsed = time.perf_counter() - started
-            summary = ", ".join(f"{k} {n}" for k, n in result.counts.items())
-            if result.clean:
-                console.print(f"{name}: [green]no drift[/green] in the {where}: {summary}")
-                continue
-            for example in result.examples[:show]:
-                console.print(f"{name}: {example}")
-            if verify:
-                console.print(
-                    f"{name}: [red]drift[/red] in the {where}: {summary} ({elapsed:.1f}s)"
-                )
-                code = 1
-            else:
-                console.print(f"{name}: [green]repaired[/green]: {summary} ({elapsed:.1f}s)")
+
+            def details(name: str = name, result: Part = result) -> None:
+                for example in result.examples[:show]:
+                    console.print(f"{name}: {example}")
+
+            code |= outcome(
+                clean=result.clean,
+                verify=verify,
+                where=where,
+                summary=", ".join(f"{k} {n}" for k, n in result.counts.items()),
+                elapsed=elapsed,
+                details=details,
+                prefix=f"{name}: ",
+            )
         return code
-    finally:
-        db.close(client)
 
 
 @app.command()
 def main(
-    verify: bool = typer.Option(
-        False, "--verify", help="Only compare; exit 1 on any drift, printing what differs."
-    ),
+    verify: bool = verify_option(),
     only: list[str] = typer.Option(
         [], "--only", help=f"Only these parts ({', '.join(PARTS)}); repeatable."
     ),
-    demo: bool = typer.Option(
-        False, "--demo", help="Load the demo data set (embedded size) into the store first."
-    ),
-    seed: int = typer.Option(42, help="Demo seed (with --demo)."),
-    show: int = typer.Option(20, help="How many differences to print per part."),
+    demo: bool = demo_option(),
+    seed: int = seed_option(),
+    show: int = show_option("How many differences to print per part."),
 ) -> None:
     """Rebuild or verify the gamification state against runs and workouts."""
     unknown = set(only) - set(PARTS)
     if unknown:
         raise typer.BadParameter(f"unknown parts: {', '.join(sorted(unknown))}")
-    code = asyncio.run(_main(verify=verify, demo=demo, seed=seed, only=only, show=show))
-    raise typer.Exit(code)
+    run(_main(verify=verify, demo=demo, seed=seed, only=only, show=show))
 
 
 if __name__ == "__main__":

@@ -16,28 +16,30 @@ quiet moment, then --verify again.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from documents import Run, ScoreBucket
-from scripts.seed_demo import RichProgress
-from service import db
-from service.demo import load_demo
+from scripts.rebuild_cli import (
+    console,
+    demo_option,
+    outcome,
+    run,
+    seed_option,
+    show_option,
+    store,
+    verify_option,
+)
 from service.leaderboards import rebuild
 from service.runs import overlap
-from service.settings import Settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
-console = Console()
 
 
 async def _tamper() -> None:
@@ -71,18 +73,7 @@ def _report(drift: rebuild.Drift, show: int) -> None:
 
 
 async def _main(*, verify: bool, demo: bool, seed: int, show: int, tamper: bool) -> int:
-    settings = Settings()
-    client, _ = await db.connect(settings)
-    try:
-        where = "embedded store" if settings.embedded else f"database {settings.mongodb_db!r}"
-        if demo:
-            columns = (TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn())
-            with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-                await load_demo(
-                    settings=settings, seed=seed, size="embedded", progress=RichProgress(progress)
-                )
-        elif settings.embedded:
-            console.print("[yellow]MONGODB_URI is not set: the embedded store is empty.[/yellow]")
+    async with store(demo=demo, seed=seed, progress=True) as where:
         if tamper:
             await _tamper()
         if verify:
@@ -96,41 +87,32 @@ async def _main(*, verify: bool, demo: bool, seed: int, show: int, tamper: bool)
         started = time.perf_counter()
         drift = await (rebuild.verify() if verify else rebuild.repair())
         elapsed = time.perf_counter() - started
-        counts = drift.counts()
-        summary = ", ".join(f"{name} {n}" for name, n in counts.items())
+        summary = ", ".join(f"{name} {n}" for name, n in drift.counts().items())
         summary += "; board totals: " + ", ".join(
             f"{name} {n}" for name, n in drift.totals.counts().items()
         )
-        if drift.clean:
-            console.print(f"[green]no drift[/green] in the {where}: {summary} ({elapsed:.1f}s)")
-            return 0
-        _report(drift, show)
-        if verify:
-            console.print(f"[red]drift[/red] in the {where}: {summary} ({elapsed:.1f}s)")
-            return 1
-        console.print(f"[green]repaired[/green] the {where}: {summary} ({elapsed:.1f}s)")
-        return 0
-    finally:
-        db.close(client)
+        return outcome(
+            clean=drift.clean,
+            verify=verify,
+            where=where,
+            summary=summary,
+            elapsed=elapsed,
+            details=lambda: _report(drift, show),
+        )
 
 
 @app.command()
 def main(
-    verify: bool = typer.Option(
-        False, "--verify", help="Only compare; exit 1 on any drift, printing what differs."
-    ),
-    demo: bool = typer.Option(
-        False, "--demo", help="Load the demo data set (embedded size) into the store first."
-    ),
-    seed: int = typer.Option(42, help="Demo seed (with --demo)."),
-    show: int = typer.Option(20, help="How many differences to print."),
+    verify: bool = verify_option(),
+    demo: bool = demo_option(),
+    seed: int = seed_option(),
+    show: int = show_option(),
     tamper: bool = typer.Option(
         False, "--tamper", hidden=True, help="Corrupt three buckets first (demonstration)."
     ),
 ) -> None:
     """Rebuild or verify the score buckets and board totals against the runs."""
-    code = asyncio.run(_main(verify=verify, demo=demo, seed=seed, show=show, tamper=tamper))
-    raise typer.Exit(code)
+    run(_main(verify=verify, demo=demo, seed=seed, show=show, tamper=tamper))
 
 
 if __name__ == "__main__":
