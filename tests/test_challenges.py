@@ -714,3 +714,49 @@ async def test_demo_challenges_are_derived_by_the_rebuild(
     )
     # (on a Monday morning the week may hold no run yet)
     assert len(board.json()["items"]) == len([c for c in cities_running if c is not None])
+
+
+@pytest.mark.usefixtures("clock_at")
+async def test_an_xp_challenge_counts_xp_earned_in_the_window(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    """Run XP and badge XP earned in the window count (the ledger is the oracle); the
+    challenge's own reward does not."""
+    alice = await api.user(city="Paris")
+    challenge = await create(client, alice, metric="xp", goal=400, xp_reward=25)
+
+    async def window_xp() -> float:
+        entries = await XpEntry.find({"user_id": PydanticObjectId(alice.id)}).to_list()
+        start, end = NOW - timedelta(days=5), NOW + timedelta(days=5)
+        return sum(e.amount for e in entries if e.kind != "challenge" and start <= e.at < end)
+
+    await run(client, alice, days_ago=2, km=5)  # 1,650 s: floor(5 x 1650 / 60) = 137 XP
+    await join(client, alice, challenge)
+    first = await window_xp()
+    assert 137 <= first < 400
+    assert await state(client, alice, challenge) == (first, False)
+    second = await run(client, alice, days_ago=1, km=9)  # 2,970 s: 247 XP
+    assert await state(client, alice, challenge) == (await window_xp(), True)
+    assert await challenge_xp(alice) == 25
+    await client.delete(f"/runs/{second['id']}", headers=alice.headers)
+    assert await state(client, alice, challenge) == (await window_xp(), False)
+    assert await challenge_xp(alice) == 0
+
+
+@pytest.mark.usefixtures("clock_at")
+async def test_an_admin_deletes_a_challenge_and_its_xp(client: httpx.AsyncClient, api: Api) -> None:
+    alice, admin = await api.user(city="Paris"), await api.admin()
+    challenge = await create(client, alice, goal=5)
+    await join(client, alice, challenge)
+    await run(client, alice, days_ago=1, km=6)
+    assert await challenge_xp(alice) == 100
+    path = f"/challenges/{challenge['id']}"
+    assert_problem(await client.delete(path), 401)
+    assert_problem(await client.delete(path, headers=alice.headers), 403)
+    assert (await client.delete(path, headers=admin.headers)).status_code == 204
+    assert_problem(await client.delete(path, headers=admin.headers), 404)
+    assert await challenge_xp(alice) == 0
+    assert await ChallengeParticipant.count() == 0
+    assert_problem(await client.get("/users/me/challenges"), 401)
+    r = await client.get("/users/me/challenges", headers=alice.headers)
+    assert r.json()["items"] == []
