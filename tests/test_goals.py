@@ -19,6 +19,7 @@ from service import events
 from service.goals import service as goals
 from tests.conftest import assert_problem
 from tests.factories import Account, Api
+from tests.test_rebuild import script_environment  # noqa: F401  (fixture)
 from tests.test_runs_idempotency import yielding_database  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.clock  # outcomes depend on the ISO week the clock is in
@@ -595,3 +596,29 @@ async def test_demo_goals_are_the_rebuilds_state(
                 seen_missed |= not goal["met"]
     assert seen_met
     assert seen_missed
+
+
+@pytest.mark.usefixtures("script_environment")
+def test_the_gamification_script_prints_drift_and_exits_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from scripts import rebuild_gamification as script
+
+    result = CliRunner().invoke(script.app, ["--verify", "--only", "goals", "--only", "xp"])
+    assert result.exit_code == 0, result.output
+    assert "goals: no drift" in result.output
+    assert "xp: no drift" in result.output
+
+    async def drifting(*, repair: bool) -> script.Part:
+        return script.Part(clean=False, counts={"weeks_wrong": 1}, examples=["week u:w: off"])
+
+    monkeypatch.setitem(script.PARTS, "goals", drifting)
+    result = CliRunner().invoke(script.app, ["--verify", "--only", "goals"])
+    assert result.exit_code == 1, result.output
+    assert "goals: week u:w: off" in result.output
+    assert "goals: drift" in result.output
+    result = CliRunner().invoke(script.app, ["--only", "goals"])  # a repair exits 0
+    assert result.exit_code == 0, result.output
+    assert "goals: repaired" in result.output
