@@ -30,7 +30,10 @@ class Hook:
             await handler(**payload)
 
 
-# run_recorded(run=Run); run_changed(before=Run, after=Run); run_deleted(run=Run)
+# run_recorded(run=Run[, route=dict]); run_changed(before=Run, after=Run); run_deleted(run=Run)
+# `route`, when given, is the run's stored `run_routes` document (as inserted, read-only) so a
+# listener need not read it back (an imported track: up to 20k points); listeners that do not
+# use it take `**_`
 run_recorded = Hook("run.recorded")
 run_changed = Hook("run.changed")
 run_deleted = Hook("run.deleted")

@@ -156,8 +156,11 @@ async def _route_of(run_id: PydanticObjectId) -> dict[str, Any] | None:
     return document
 
 
-async def refresh_efforts(run: Run) -> None:
+async def refresh_efforts(run: Run, route: dict[str, Any] | None = None) -> None:
     """(Re)compute and store one run's best efforts from its stored run and route.
+
+    `route`: the run's stored route document when the caller has it (just inserted); else it
+    is read from `run_routes`.
 
     Hooks of concurrent edits and deletes may interleave: the run is read again before and
     after writing, so whichever refresh finishes last leaves the rows of the stored run (its
@@ -169,7 +172,10 @@ async def refresh_efforts(run: Run) -> None:
     current = await runs.find_one({"_id": run.id}, fields)
     rows: list[dict[str, Any]] = []
     assert run.id is not None
-    route = await _route_of(run.id) if current and current.get("has_route") else None
+    if not (current and current.get("has_route")):
+        route = None
+    elif route is None:
+        route = await _route_of(run.id)
     if current is not None and route is not None:
         kwargs = {
             "run_id": run.id,
@@ -200,9 +206,9 @@ async def refresh_efforts(run: Run) -> None:
         )
 
 
-async def _on_run_recorded(*, run: Run) -> None:
+async def _on_run_recorded(*, run: Run, route: dict[str, Any] | None = None, **_: Any) -> None:
     if run.has_route:
-        await refresh_efforts(run)
+        await refresh_efforts(run, route)
 
 
 async def _on_run_changed(*, before: Run, after: Run) -> None:

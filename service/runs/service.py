@@ -358,11 +358,14 @@ async def record_together(*, user: User, recordings: list[Recording]) -> list[Ru
         except Exception:
             await _remove_uncounted([r.run.id for r in stored if r.run.id is not None])
             raise
-    runs = [recording.run for recording in recordings]
-    for run in runs:
-        await buckets.apply(run, +1)
-        await events.run_recorded.emit(run=run)
-    return runs
+    for recording in recordings:
+        await buckets.apply(recording.run, +1)
+        if recording.route is not None:
+            # the stored route rides along: listeners need not read 20k points back
+            await events.run_recorded.emit(run=recording.run, route=recording.route)
+        else:
+            await events.run_recorded.emit(run=recording.run)
+    return [recording.run for recording in recordings]
 
 
 async def _insert_route_document(recording: Recording) -> None:
