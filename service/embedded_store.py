@@ -16,11 +16,13 @@ window of results between calls; `_id` equality is a dict lookup; plain equality
 string or ObjectId fields, and `$gte`/`$lt` on dates, reject non-matching documents before the
 full filter runs; a leading `$match` is evaluated as `find(filter)`, and a plain inclusion
 `$project` after it as the projection; `insert_many` checks unique keys against a set built once
-per call; sorting compares plain tuple keys ordered exactly like the BSON comparison (computed
-once per document and sort key); a cursor with a limit copies only its window of documents;
-numeric `$gt`/`$gte`/`$lt`/`$lte` reject documents before the full filter; a filter on the
-partition field alone is answered by the partition; and one board's rows of `board_totals` in
-board order are kept sorted until the collection's next write (`SORT_CACHED`).
+per call; a document is copied for storage with one type check per value (`_insert`'s
+datetime patch, same result); sorting compares plain tuple keys ordered exactly like the
+BSON comparison (computed once per document and sort key); a cursor with a limit copies only
+its window of documents; numeric `$gt`/`$gte`/`$lt`/`$lte` reject documents before the full
+filter; a filter on the partition field alone is answered by the partition; and one board's
+rows of `board_totals` in board order are kept sorted until the collection's next write
+(`SORT_CACHED`).
 Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
 path against mongomock's own behaviour.
 
@@ -51,6 +53,8 @@ _FILTER_TYPES = (str, ObjectId)
 # `board_totals.board` too (a row never changes board): a page reads one board's rows.
 PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id", "board_totals": "board"}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
+# values mongomock stores as they are (exact classes: a subclass goes through mongomock)
+_SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})
 # Collections whose sorted reads of one partition are cached until the collection's next write
 # (insert, update, delete): a board page sorts its board's rows once, not on every request.
 SORT_CACHED = {"board_totals"}
@@ -407,6 +411,29 @@ def install() -> None:
             values.append((value.__class__ is bool, value))
         return tuple(values)
 
+    original_patch = helpers.patch_datetime_awareness_in_document
+    ORIGINALS.update(patch_datetime=original_patch)
+
+    def patch_datetime(value: Any) -> Any:
+        """mongomock's copy of a document as stored (datetimes naive UTC, millisecond
+        precision), without its per-value isinstance chain: a 20,000-point route is a list of
+        float lists and of datetimes, copied here with one type check per value."""
+        kind = value.__class__
+        if kind is dict:
+            return {k: patch_datetime(v) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            if all(item.__class__ in _SCALARS for item in value):
+                return list(value)
+            if all(item.__class__ is list for item in value) and all(
+                x.__class__ in _SCALARS for item in value for x in item
+            ):
+                return [list(item) for item in value]
+            return [patch_datetime(item) for item in value]
+        if kind in _SCALARS:
+            return value
+        return original_patch(value)  # OrderedDict, datetime, Timestamp, subclasses
+
+    helpers.patch_datetime_awareness_in_document = patch_datetime
     CollectionStore.__setitem__ = setitem  # type: ignore[method-assign]
     CollectionStore.__delitem__ = delitem  # type: ignore[method-assign]
     CollectionStore.drop = drop  # type: ignore[method-assign]

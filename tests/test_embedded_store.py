@@ -312,3 +312,38 @@ def test_insert_many_refuses_duplicates_like_mongomock() -> None:
             coll.insert_one({"k": "b", "d": 1})
     assert results[0] == results[1]
     assert results[0][0] == [("a", 1), ("a", 2), ("b", 1), ("c", 1)]
+
+
+def test_documents_are_stored_like_mongomock_stores_them() -> None:
+    """The insert/update copy of a document (datetimes naive UTC at millisecond precision,
+    tuples as lists) is mongomock's own, on a route-shaped document and odd values."""
+    from collections import OrderedDict
+
+    from bson import Timestamp
+
+    moment = datetime(2024, 3, 1, 7, 0, 0, 123456, tzinfo=UTC)
+    document = {
+        "_id": ObjectId(),
+        "geometry": {"type": "LineString", "coordinates": [[2.35, 48.85], [2.36, 48.86]]},
+        "timestamps": [moment, moment + timedelta(seconds=1, microseconds=999)],
+        "naive": datetime(2024, 3, 1, 7, 0, 0, 999999),
+        "distances": [0.0, 1.5],
+        "heart_rates": [None, 130],
+        "mixed": [1, "a", True, None, b"x", (1, 2), [moment], {"at": moment}],
+        "nested": [[1, moment], (2.5, 3)],
+        "ordered": OrderedDict([("b", 1), ("a", moment)]),
+        "stamp": Timestamp(5, 1),
+        "empty": [],
+    }
+    patched = helpers.patch_datetime_awareness_in_document(document)
+    original = ORIGINAL["patch_datetime"](document)
+    assert patched == original
+    assert repr(patched) == repr(original)  # same classes (list, not tuple; naive datetimes)
+    assert patched["geometry"]["coordinates"] is not document["geometry"]["coordinates"]
+    client = mongomock.MongoClient(tz_aware=True)
+    stored = client.db.routes
+    stored.insert_one(document)
+    assert stored.find_one({"_id": document["_id"]})["timestamps"] == [
+        moment.replace(microsecond=123000),
+        (moment + timedelta(seconds=1)).replace(microsecond=124000),
+    ]
