@@ -65,6 +65,12 @@ class Challenge(Document):
                 [("scope", ASCENDING), ("starts_at", ASCENDING), ("_id", ASCENDING)],
                 name="scope_starts_id",
             ),
+            # ended lists: latest end first
+            IndexModel([("ends_at", DESCENDING), ("_id", DESCENDING)], name="ends_desc_id"),
+            IndexModel(
+                [("scope", ASCENDING), ("ends_at", DESCENDING), ("_id", DESCENDING)],
+                name="scope_ends_desc_id",
+            ),
             # the open city/global challenges an activity enrols its runner in
             IndexModel(
                 [("scope", ASCENDING), ("city_id", ASCENDING), ("ends_at", ASCENDING)],

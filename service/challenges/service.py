@@ -106,7 +106,7 @@ ENDED_LISTS = Shapes(
             Challenge,
             sort=(("ends_at", DESC),),
             range=("ends_at",),
-            index="ends_id",
+            index="ends_desc_id",
         ),
         QueryShape(
             "challenges_scope_ended",
@@ -114,7 +114,7 @@ ENDED_LISTS = Shapes(
             equality=("scope",),
             sort=(("ends_at", DESC),),
             range=("ends_at",),
-            index="scope_ends_id",
+            index="scope_ends_desc_id",
         ),
     ),
 )
