@@ -18,17 +18,17 @@ from service.athletes.router import router as athletes_router
 from service.badges import jobs as badge_jobs
 from service.badges import service as badges
 from service.badges.router import router as badges_router
-from service.cities import gazetteer
 from service.challenges import recurrence as challenge_recurrence
 from service.challenges.router import router as challenges_router
+from service.cities import gazetteer
 from service.cities.router import router as cities_router
 from service.competitions.router import router as competitions_router
 from service.demo import load_demo
 from service.docs import install_docs
 from service.errors import install_error_handlers, install_problem_openapi
-from service.export.router import router as export_router
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
+from service.export.router import router as export_router
 from service.goals.router import router as goals_router
 from service.health.router import router as health_router
 from service.imports import service as imports

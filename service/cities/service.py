@@ -12,8 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from documents import City, Membership, Team, User
-from service import events
-from service import queries
+from service import events, queries
 from service.cities import gazetteer
 from service.cities.gazetteer import Place
 from service.cities.schemas import CityCreate, CityLookup, CityRead, CityUpdate, GazetteerCity
