@@ -239,9 +239,16 @@ async def test_concurrent_runs_edits_and_deletes_keep_xp_equal_to_the_ledger(
         }
         for i in range(40)
     ]
-    responses = await asyncio.gather(
-        *(client.post("/runs", json=b, headers=runner.headers) for b in bodies)
-    )
+
+    async def post(body: dict) -> httpx.Response:
+        # the runner's lease may be busy longer than its wait on a slow server: 409 with
+        # Retry-After, nothing stored; a client retries
+        while True:
+            r = await client.post("/runs", json=body, headers=runner.headers)
+            if r.status_code != 409 or "retry-after" not in r.headers:
+                return r
+
+    responses = await asyncio.gather(*(post(b) for b in bodies))
     assert [r.status_code for r in responses] == [201] * 40
     expected = sum(run_xp(b["duration_s"]) for b in bodies)
     assert await assert_ledger_is_the_profile(client, runner) == expected
