@@ -330,7 +330,9 @@ async def merge_records(rows: list[dict[str, Any]]) -> None:
         for _ in range(_CAS_ATTEMPTS):
             current = await collection.find_one({"_id": record_id})
             merged = pipelines.merged_record(_unversioned(current), row)
-            if pipelines.same_record(_unversioned(current), merged) or await _swap(current, merged):
+            # written even when unchanged: the version bump makes a refresh that read the
+            # summaries before this row existed (a delete's re-seek) fail its swap and seek again
+            if await _swap(current, merged):
                 break
         else:
             await refresh_records(row["user_id"], [row["exercise_id"]])
