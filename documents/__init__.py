@@ -12,9 +12,11 @@ from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.goal import Goal, WeekTotals
 from documents.login_failure import LoginFailure
+from documents.post import Comment, Like, Post
 from documents.quota import DailyQuota
 from documents.record import BestEffort, StrengthRecord, StrengthSummary
 from documents.run import BoardTotal, IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
+from documents.social import Block, FriendRequest, Friendship
 from documents.team import Invitation, Membership, Team
 from documents.user import User
 from documents.workout import Exercise, Workout
@@ -55,6 +57,12 @@ DOCUMENTS = [
     ChallengeParticipant,
     ChallengeContribution,
     ChallengeGroup,
+    Friendship,
+    FriendRequest,
+    Block,
+    Post,
+    Comment,
+    Like,
 ]
 
 __all__ = [
@@ -64,6 +72,7 @@ __all__ = [
     "Athlete",
     "Badge",
     "BestEffort",
+    "Block",
     "BoardTotal",
     "CalendarEntry",
     "Challenge",
@@ -71,16 +80,21 @@ __all__ = [
     "ChallengeGroup",
     "ChallengeParticipant",
     "City",
+    "Comment",
     "Competition",
     "DailyQuota",
     "Event",
     "Exercise",
     "Follow",
+    "FriendRequest",
+    "Friendship",
     "Goal",
     "IdempotencyKey",
     "Invitation",
+    "Like",
     "LoginFailure",
     "Membership",
+    "Post",
     "Run",
     "RunRoute",
     "RunSlotLease",

@@ -6,6 +6,7 @@ from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
 from documents.clock import utcnow
+from documents.social import Visibility
 
 # day buckets, and month rollups of the same three (keyed by the first day of the month)
 BucketKind = Literal[
@@ -36,6 +37,12 @@ class Run(Document):
     source: Literal["manual", "gpx", "tcx", "fit"] = "manual"
     notes: str | None = None
     has_route: bool = False
+    # social: who may see the run (service.social.access); its route is hidden from everyone
+    # else when hide_route; likes/comments counts kept in step with those collections
+    visibility: Visibility = "public"
+    hide_route: bool = False
+    likes_count: int = 0
+    comments_count: int = 0
     # bumped by every edit: edits are compare-and-set on it, so two concurrent PATCHes cannot
     # both move the score buckets away from the same "before"
     revision: int = 0

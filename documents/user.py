@@ -2,12 +2,20 @@ from datetime import datetime
 from typing import Literal
 
 from beanie import Document, PydanticObjectId
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from documents.clock import utcnow
+from documents.social import Visibility
 
 Role = Literal["user", "admin"]
+
+
+class PrivacyZone(BaseModel):
+    """A circle around a place (home, work): route points inside it are hidden from others."""
+
+    center: tuple[float, float]  # [lon, lat]
+    radius_m: int  # 100-2000
 
 
 class User(Document):
@@ -23,6 +31,12 @@ class User(Document):
     level: int = 1
     # bumped on password change: tokens carrying an older version stop working
     token_version: int = 0
+    # social (service.social): what new runs/workouts/posts get when no visibility is given;
+    # friends_count kept in step with the friendships collection; privacy zones hide route
+    # points near these places from everyone else (past and future runs)
+    default_visibility: Visibility = "public"
+    friends_count: int = 0
+    privacy_zones: list[PrivacyZone] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:

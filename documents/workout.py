@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from documents.clock import utcnow
+from documents.social import Visibility
 
 ExerciseCategory = Literal["strength", "cardio", "mobility", "plyometrics"]
 Measure = Literal["reps", "weight_kg", "duration_s", "distance_m"]
@@ -64,6 +65,10 @@ class Workout(Document):
     sets_count: int
     exercises_count: int
     volume_kg: float  # sum of reps x weight_kg over the sets
+    # social: who may see it (service.social.access); counts kept in step with likes/comments
+    visibility: Visibility = "public"
+    likes_count: int = 0
+    comments_count: int = 0
     revision: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""Social contract shared by friends, posts, comments, likes, feed and notifications."""
