@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from documents.social import Visibility
 from service.cities.slug import slugify
 from service.validation import NoControlMultiline, StrictModel, name_type
 
@@ -99,6 +100,7 @@ class UserPublic(BaseModel):
     xp: int
     level: int
     xp_to_next_level: int
+    friends_count: int = Field(default=0, description="How many friends the user has")
     created_at: datetime
 
 
@@ -107,12 +109,19 @@ class UserMe(UserPublic):
 
     email: str
     role: Literal["user", "admin"]
+    default_visibility: Visibility = Field(
+        default="public", description="What new runs, workouts and posts get when none is given"
+    )
 
 
 class UserUpdate(_HomeCity):
     name: UserName | None = None
     email: EmailStr | None = None
     bio: Bio | None = None
+    # no null: leaving it out keeps the current one
+    default_visibility: Visibility = Field(
+        default="public", description="public, friends or private (new things without one)"
+    )
     password: Password | None = None
     current_password: str | None = Field(default=None, max_length=128)
 

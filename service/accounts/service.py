@@ -54,6 +54,8 @@ async def _to_public(users: list[User]) -> list[dict]:
             "xp": u.xp,
             "level": u.level,
             "xp_to_next_level": xp_to_next_level(u.xp),
+            "friends_count": u.friends_count,
+            "default_visibility": u.default_visibility,
             "created_at": u.created_at,
             "email": u.email,
             "role": u.role,
@@ -316,6 +318,8 @@ async def update(*, settings: Settings, user: User, changes: UserUpdate, ip: str
         sets["email"] = new_email
     if "bio" in data:
         sets["bio"] = data["bio"] or None
+    if "default_visibility" in data:
+        sets["default_visibility"] = data["default_visibility"]
     change: dict = {}
     if new_password is not None:
         sets["password_hash"] = await hash_password(settings, new_password)
