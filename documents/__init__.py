@@ -12,9 +12,11 @@ from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
 from documents.goal import Goal, WeekTotals
 from documents.login_failure import LoginFailure
+from documents.notification import Notification
 from documents.post import Comment, Like, Post
 from documents.quota import DailyQuota
 from documents.record import BestEffort, StrengthRecord, StrengthSummary
+from documents.report import Report
 from documents.run import BoardTotal, IdempotencyKey, Run, RunRoute, RunSlotLease, ScoreBucket
 from documents.social import Block, FriendRequest, Friendship
 from documents.team import Invitation, Membership, Team
@@ -63,6 +65,8 @@ DOCUMENTS = [
     Post,
     Comment,
     Like,
+    Notification,
+    Report,
 ]
 
 __all__ = [
@@ -94,7 +98,9 @@ __all__ = [
     "Like",
     "LoginFailure",
     "Membership",
+    "Notification",
     "Post",
+    "Report",
     "Run",
     "RunRoute",
     "RunSlotLease",

@@ -35,6 +35,7 @@ from service.imports import service as imports
 from service.imports.router import router as imports_router
 from service.leaderboards.router import router as leaderboards_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from service.notifications.router import router as notifications_router
 from service.records.router import router as records_router
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
@@ -65,6 +66,7 @@ ROUTERS = [
     badges_router,
     goals_router,
     challenges_router,
+    notifications_router,
 ]
 
 DESCRIPTION = """

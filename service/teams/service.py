@@ -413,6 +413,7 @@ async def invite(
     if others:
         await Invitation.get_motor_collection().delete_one({"_id": invitation.id})
         raise Conflict("This user already has a pending invitation to this team")
+    await events.invitation_created.emit(invitation=invitation, team=team)
     return invitation
 
 

@@ -1,0 +1,1 @@
+"""Notifications: created by hook listeners, listed and marked read by their recipient."""
