@@ -10,6 +10,7 @@ from documents.challenge import (
 )
 from documents.city import City
 from documents.competition import Athlete, CalendarEntry, Competition, Event, Follow
+from documents.feed import FeedItem
 from documents.goal import Goal, WeekTotals
 from documents.login_failure import LoginFailure
 from documents.notification import Notification
@@ -67,6 +68,7 @@ DOCUMENTS = [
     Like,
     Notification,
     Report,
+    FeedItem,
 ]
 
 __all__ = [
@@ -89,6 +91,7 @@ __all__ = [
     "DailyQuota",
     "Event",
     "Exercise",
+    "FeedItem",
     "Follow",
     "FriendRequest",
     "Friendship",

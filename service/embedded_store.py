@@ -51,7 +51,13 @@ _FILTER_TYPES = (str, ObjectId)
 # `runs.user_id` (a run never changes owner): the overlap check of every POST /runs reads one
 # runner's runs instead of scanning all of them (200k runs: 4.5 -> 103 POST /runs a second).
 # `board_totals.board` too (a row never changes board): a page reads one board's rows.
-PARTITIONS: dict[str, str] = {"score_buckets": "kind", "runs": "user_id", "board_totals": "board"}
+# `feed_items.actor_id` too (a feed row never changes author): GET /feed reads its authors' rows.
+PARTITIONS: dict[str, str] = {
+    "score_buckets": "kind",
+    "runs": "user_id",
+    "board_totals": "board",
+    "feed_items": "actor_id",
+}
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 # values mongomock stores as they are (exact classes: a subclass goes through mongomock)
 _SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})

@@ -29,6 +29,7 @@ from service.errors import install_error_handlers, install_problem_openapi
 from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
 from service.export.router import router as export_router
+from service.feed.router import router as feed_router
 from service.goals.router import router as goals_router
 from service.health.router import router as health_router
 from service.imports import service as imports
@@ -66,6 +67,7 @@ ROUTERS = [
     badges_router,
     goals_router,
     challenges_router,
+    feed_router,
     notifications_router,
 ]
 

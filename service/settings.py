@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     challenge_recurrence_interval_s: float = Field(default=60.0, gt=0, le=86_400)
     # XP credited for a weekly goal met (once per goal and ISO week)
     goal_xp: int = Field(default=50, ge=0, le=10_000)
+    # GET /feed reads at most this many of the caller's follows (the most recent): follows are
+    # not capped, and the feed's one query takes every author in one `$in`
+    feed_max_follows: int = Field(default=1000, ge=0, le=10_000)
     log_level: str = "INFO"
 
     @field_validator("rate_limit_auth", "rate_limit_writes", "rate_limit_export")
