@@ -22,6 +22,7 @@ from service.challenges import recurrence as challenge_recurrence
 from service.challenges.router import router as challenges_router
 from service.cities import gazetteer
 from service.cities.router import router as cities_router
+from service.comments.router import router as comments_router
 from service.competitions.router import router as competitions_router
 from service.demo import load_demo
 from service.docs import install_docs
@@ -35,8 +36,10 @@ from service.health.router import router as health_router
 from service.imports import service as imports
 from service.imports.router import router as imports_router
 from service.leaderboards.router import router as leaderboards_router
+from service.likes.router import router as likes_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.notifications.router import router as notifications_router
+from service.posts.router import router as posts_router
 from service.records.router import router as records_router
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
@@ -67,6 +70,9 @@ ROUTERS = [
     badges_router,
     goals_router,
     challenges_router,
+    posts_router,
+    comments_router,
+    likes_router,
     feed_router,
     notifications_router,
 ]

@@ -139,6 +139,8 @@ def _decode_value(value: Any) -> Any:
         ((tag, raw),) = value.items()
         if tag == "o" and isinstance(raw, str) and ObjectId.is_valid(raw) and len(raw) == 24:
             return ObjectId(raw)
+        if tag == "i" and isinstance(raw, str):  # a string _id (encode_cursor)
+            return raw
         if tag == "d" and isinstance(raw, str):
             return datetime.fromisoformat(raw)  # ValueError on garbage: caught by the caller
         raise ValueError("unknown tagged value")
@@ -147,8 +149,15 @@ def _decode_value(value: Any) -> Any:
     raise ValueError("unsupported value")
 
 
+def _is_string_id(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("i"), str)
+
+
 def encode_cursor(keys: Sequence[str], values: Sequence[Any]) -> str:
-    payload = {"k": list(keys), "v": [_encode_value(v) for v in values]}
+    encoded = [_encode_value(v) for v in values]
+    if values and isinstance(values[-1], str):  # a natural string _id (likes): tagged
+        encoded[-1] = {"i": values[-1]}
+    payload = {"k": list(keys), "v": encoded}
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -164,7 +173,8 @@ def decode_cursor(cursor: str, keys: Sequence[str]) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError("wrong number of values")
         decoded = [_decode_value(v) for v in values]
-        if not isinstance(decoded[-1], ObjectId):
+        # an ObjectId, or a natural string key tagged as one (likes: `_id` built from ids)
+        if not isinstance(decoded[-1], ObjectId) and not _is_string_id(values[-1]):
             raise ValueError("last value is not an id")
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise Unprocessable(

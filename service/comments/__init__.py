@@ -1,0 +1,1 @@
+"""Comments on posts, runs and workouts (issue 10 §3)."""

@@ -1,0 +1,1 @@
+"""Likes (kudos) on posts, runs and workouts (issue 10 §3)."""

@@ -1,0 +1,1 @@
+"""Posts: short texts with an optional activity attached (issue 10 §3)."""
