@@ -31,6 +31,7 @@ from service.exercises import service as exercises
 from service.exercises.router import router as exercises_router
 from service.export.router import router as export_router
 from service.feed.router import router as feed_router
+from service.friends.router import router as friends_router
 from service.goals.router import router as goals_router
 from service.health.router import router as health_router
 from service.imports import service as imports
@@ -54,6 +55,7 @@ ROUTERS = [
     health_router,
     auth_router,
     users_router,
+    friends_router,
     cities_router,
     teams_router,
     runs_router,
