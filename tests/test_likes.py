@@ -179,3 +179,30 @@ async def test_30_concurrent_likes_and_unlikes_keep_the_count_exact(
     assert all(r.status_code == 204 for r in await asyncio.gather(*calls))
     assert (await client.get(f"/posts/{p['id']}", headers=author.headers)).json()["likes"] == 0
     assert await Like.get_motor_collection().count_documents({}) == 0
+
+
+async def test_rebuild_reports_and_repairs_drifted_counts(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    from service.posts import rebuild
+
+    owner, fan = await api.user(city="Paris"), await api.user()
+    p = await post(client, owner)
+    run = await api.run(owner)
+    await client.put(f"/posts/{p['id']}/likes", headers=fan.headers)
+    await client.post(f"/runs/{run['id']}/comments", json={"text": "x"}, headers=fan.headers)
+    assert (await rebuild.verify()).clean
+    # a hand edit (or a crash between a row's write and its $inc)
+    await Post.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(p["id"])}, {"$set": {"likes_count": 7}}
+    )
+    await Run.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(run["id"])}, {"$unset": {"comments_count": ""}}
+    )
+    drift = await rebuild.verify()
+    assert sorted(str(s) for _, s in drift.changed) == sorted([p["id"], run["id"]])
+    assert await stored_count("posts", p["id"]) == 7  # verify writes nothing
+    assert not (await rebuild.repair()).clean
+    assert (await rebuild.verify()).clean
+    assert await stored_count("posts", p["id"]) == 1
+    assert (await client.get(f"/runs/{run['id']}", headers=owner.headers)).status_code == 200
