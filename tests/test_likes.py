@@ -206,3 +206,26 @@ async def test_rebuild_reports_and_repairs_drifted_counts(
     assert (await rebuild.verify()).clean
     assert await stored_count("posts", p["id"]) == 1
     assert (await client.get(f"/runs/{run['id']}", headers=owner.headers)).status_code == 200
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_likes_and_comments_racing_a_deletion_leave_no_orphans(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    from documents.post import Comment
+
+    author = await api.user()
+    fans = [await api.user() for _ in range(6)]
+    for round_ in range(3):  # each round interleaves differently
+        p = await post(client, author, f"round {round_}")
+        calls = [client.put(f"/posts/{p['id']}/likes", headers=f.headers) for f in fans]
+        calls += [
+            client.post(f"/posts/{p['id']}/comments", json={"text": "x"}, headers=f.headers)
+            for f in fans
+        ]
+        calls.insert(5, client.delete(f"/posts/{p['id']}", headers=author.headers))
+        responses = await asyncio.gather(*calls)
+        assert {r.status_code for r in responses} <= {201, 204, 404}
+        assert responses[5].status_code == 204
+    assert await Like.get_motor_collection().count_documents({}) == 0
+    assert await Comment.get_motor_collection().count_documents({}) == 0
