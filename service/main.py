@@ -42,6 +42,7 @@ from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
 from service.records.router import router as records_router
+from service.reports.router import router as reports_router
 from service.runs.router import router as runs_router
 from service.settings import Settings, get_settings
 from service.stats.router import router as stats_router
@@ -77,6 +78,7 @@ ROUTERS = [
     likes_router,
     feed_router,
     notifications_router,
+    reports_router,
 ]
 
 DESCRIPTION = """

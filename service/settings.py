@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # anti-spam caps per user (admins are exempt): custom teams owned, invitations sent a UTC day
     max_teams_owned: int = Field(default=10, ge=1)
     max_invitations_per_day: int = Field(default=50, ge=1)
+    # reports sent a UTC day (service.reports; admins are exempt)
+    max_reports_per_day: int = Field(default=20, ge=1)
     # how often the background job creates the next instance of ended recurring challenges
     challenge_recurrence_interval_s: float = Field(default=60.0, gt=0, le=86_400)
     # XP credited for a weekly goal met (once per goal and ISO week)

@@ -1,0 +1,1 @@
+"""Reports: users flag posts, comments and users; admins resolve them (dismiss or remove)."""
