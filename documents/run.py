@@ -68,6 +68,21 @@ class Run(Document):
                 name="city_started",
             ),
             IndexModel([("started_at", DESCENDING), ("_id", DESCENDING)], name="started"),
+            # social (service.social.access.list_criteria): a user's runs as another viewer may
+            # see them walk only the visible levels; everyone's list serves its public branch
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("visibility", ASCENDING),
+                    ("started_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="user_visibility_started",
+            ),
+            IndexModel(
+                [("visibility", ASCENDING), ("started_at", DESCENDING), ("_id", DESCENDING)],
+                name="visibility_started",
+            ),
             # personal records (service.records): a runner's longest, longest-lasting and
             # best-scored run, each one find_one; the earliest recorded wins a tie
             IndexModel(

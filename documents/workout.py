@@ -83,6 +83,20 @@ class Workout(Document):
                 name="user_started",
             ),
             IndexModel([("started_at", DESCENDING), ("_id", DESCENDING)], name="started"),
+            # social (service.social.access.list_criteria): as for runs
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("visibility", ASCENDING),
+                    ("started_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="user_visibility_started",
+            ),
+            IndexModel(
+                [("visibility", ASCENDING), ("started_at", DESCENDING), ("_id", DESCENDING)],
+                name="visibility_started",
+            ),
             # a user's highest-volume workout (personal records): one find_one
             IndexModel(
                 [("user_id", ASCENDING), ("volume_kg", DESCENDING), ("_id", ASCENDING)],

@@ -41,6 +41,7 @@ from service.likes.router import router as likes_router
 from service.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
+from service.privacy.router import router as privacy_router
 from service.records.router import router as records_router
 from service.reports.router import router as reports_router
 from service.runs.router import router as runs_router
@@ -69,6 +70,7 @@ ROUTERS = [
     competitions_router,
     athletes_router,
     records_router,
+    privacy_router,
     xp_router,
     badges_router,
     goals_router,

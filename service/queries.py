@@ -348,7 +348,35 @@ RUNS_ALL = QueryShape(
     range=("started_at",),
     index="started",
 )
-RUNS = Shapes("runs", (RUNS_OF_USER, RUNS_OF_TEAM, RUNS_OF_CITY, RUNS_ALL))
+# another user's runs as a viewer may see them (service.social.access.list_criteria): only the
+# visibility levels they may see are walked, however many private runs the runner has
+RUNS_OF_USER_VISIBLE = QueryShape(
+    "runs_of_user_visible",
+    Run,
+    equality=("user_id", "visibility"),
+    sort=(("started_at", DESC),),
+    range=("started_at",),
+    index="user_visibility_started",
+    residual=("team_id", "city_id"),
+    why=_RUN_FILTERS,
+)
+RUNS = Shapes(
+    "runs", (RUNS_OF_USER, RUNS_OF_USER_VISIBLE, RUNS_OF_TEAM, RUNS_OF_CITY, RUNS_ALL)
+)
+# everyone's runs as a non-admin may see them: {$or: [public, the viewer's own, their friends'
+# `friends` rows]} (access.list_criteria)
+RUNS_VISIBLE = QueryShape(
+    "runs_visible",
+    Run,
+    sort=(("started_at", DESC),),
+    range=("started_at",),
+    residual=("visibility", "user_id", "team_id", "city_id"),
+    exempt=True,
+    why="an $or whose every branch has its own index ending (started_at, _id): public rows "
+    "visibility_started, the viewer's own user_started, friends' `friends` rows "
+    "user_visibility_started; MongoDB merges the sorted branches (SORT_MERGE), team/city "
+    "filters are tested on the rows met",
+)
 
 # --- competitions, events, athletes, calendars, follows -------------------------------------
 

@@ -690,8 +690,16 @@ async def test_route_gpx_of_a_typed_in_route_and_who_may_fetch_it(
     assert [[p.longitude, p.latitude] for p in got] == coordinates
     assert all(p.time is None and p.elevation is None for p in got)
 
+    # issue 10 §2: whoever may see a public run gets its route (a hidden one: a 404)
     other = await api.user(city="Paris")
-    assert_problem(await client.get(f"/runs/{run['id']}/route.gpx", headers=other.headers), 403)
+    theirs = await client.get(f"/runs/{run['id']}/route.gpx", headers=other.headers)
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.content == r.content
+    hidden = await client.patch(
+        f"/runs/{run['id']}", json={"hide_route": True}, headers=runner.headers
+    )
+    assert hidden.status_code == 200, hidden.text
+    assert_problem(await client.get(f"/runs/{run['id']}/route.gpx", headers=other.headers), 404)
     assert_problem(await client.get(f"/runs/{run['id']}/route.gpx"), 401)
     bare = await api.run(runner, started_at="2024-05-03T07:00:00Z")
     assert_problem(await client.get(f"/runs/{bare['id']}/route.gpx", headers=runner.headers), 404)

@@ -50,9 +50,11 @@ async def runner(api: Api) -> Account:
     return await api.user(city="Paris")
 
 
-async def test_the_runner_sees_the_route_others_do_not(
+async def test_whoever_sees_a_public_run_sees_its_route_lists_never_carry_it(
     api: Api, client: httpx.AsyncClient, runner: Account
 ) -> None:
+    # issue 10 §2: anyone who may see a run sees its route (before it: the runner only);
+    # hidden routes and privacy zones: tests/test_visibility_matrix.py, test_privacy_zones.py
     r = await client.post("/runs", json={**RUN, "route": ROUTE}, headers=runner.headers)
     assert r.status_code == 201, r.text
     run = r.json()
@@ -66,7 +68,8 @@ async def test_the_runner_sees_the_route_others_do_not(
         theirs = await client.get(f"/runs/{run['id']}", headers=viewer.headers)
         assert theirs.status_code == 200
         assert theirs.json()["has_route"] is True
-        assert theirs.json()["route"] is None
+        assert theirs.json()["route"] == run["route"]
+        assert theirs.json()["route_hidden"] is False
         listed = await all_runs(client, viewer)
         assert all("route" not in item for item in listed)
 

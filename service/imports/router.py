@@ -2,6 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
+from documents.social import Visibility
 from service.errors import PROBLEM_JSON, problem_responses
 from service.imports import service as imports
 from service.imports.schemas import ImportConflictProblem, ImportResult
@@ -46,6 +47,13 @@ async def import_activity_file(
     started_at: Annotated[
         UtcDateTime | None, Form(description="Start (ISO 8601), only for a file without times")
     ] = None,
+    visibility: Annotated[
+        Visibility | None,
+        Form(description="public, friends or private; default: your default_visibility"),
+    ] = None,
+    hide_route: Annotated[
+        bool, Form(description="Show the routes to nobody but you (splits stay visible)")
+    ] = False,
 ) -> ImportResult:
     """Turn a watch's activity file into runs (one per activity), scored like typed-in runs.
 
@@ -53,7 +61,12 @@ async def import_activity_file(
     """
     content = await imports.read_upload(file, max_bytes=settings.max_upload_bytes)
     options = imports.ImportOptions(
-        team_id=team_id, notes=notes, duration_s=duration_s, started_at=started_at
+        team_id=team_id,
+        notes=notes,
+        duration_s=duration_s,
+        started_at=started_at,
+        visibility=visibility or user.default_visibility,
+        hide_route=hide_route,
     )
     imported = await imports.import_file(
         user=user,

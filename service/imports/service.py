@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from documents import ActivityImport, User
 from documents.clock import as_stored, utcnow
+from documents.social import Visibility
 from service import events
 from service.errors import Conflict, PayloadTooLarge, Unprocessable
 from service.imports import parsing
@@ -61,6 +62,9 @@ class ImportOptions:
     # only for a file without times: such a file has no start and no moving time of its own
     duration_s: int | None = None
     started_at: datetime | None = None
+    # who may see the runs (service.social.access) and whether their routes are hidden
+    visibility: Visibility = "public"
+    hide_route: bool = False
 
 
 @dataclass
@@ -201,6 +205,8 @@ def _recording(
         avg_hr=_heart_rate(activity.avg_hr),
         max_hr=_heart_rate(activity.max_hr),
         source=file_format,
+        visibility=options.visibility,
+        hide_route=options.hide_route,
     )
     return runs.Recording(run=run, route=route, label=label)
 

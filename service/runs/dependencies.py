@@ -12,9 +12,12 @@ from service.security import CurrentUser
 OBJECT_ID = r"^[0-9a-fA-F]{24}$"
 
 
-async def run_or_404(run_id: Annotated[str, Path(description="Run id")], _: CurrentUser) -> Run:
-    # depends on the token first: without one the answer is 401, whether the run exists or not
-    return await runs.get(object_id_or_404(run_id, "Run"))
+async def run_or_404(
+    run_id: Annotated[str, Path(description="Run id")], user: CurrentUser
+) -> Run:
+    # depends on the token first: without one the answer is 401, whether the run exists or not;
+    # a run the user may not see is a 404 as well (service.social.access)
+    return await runs.get_visible(object_id_or_404(run_id, "Run"), user)
 
 
 RunDep = Annotated[Run, Depends(run_or_404)]

@@ -98,16 +98,17 @@ async def record_run(
     responses=problem_responses(401, 422),
 )
 async def list_runs(
-    _: CurrentUser,
+    user: CurrentUser,
     page: PageDep,
     dates: DateRange,
     user_id: UserIdFilter = None,
     team_id: TeamIdFilter = None,
     city_id: CityIdFilter = None,
 ) -> Page[RunRead]:
-    """Runs of everyone, newest start first, filtered by runner, team, city and [from, to)."""
+    """Runs of everyone that you may see (public ones, your own, your friends' `friends` ones),
+    newest start first, filtered by runner, team, city and [from, to)."""
     filters = _filters(_oid(user_id), team_id, city_id, dates)
-    return await runs.search(filters=filters, page=page)
+    return await runs.search(filters=filters, page=page, viewer=user)
 
 
 @router.get(
@@ -118,16 +119,16 @@ async def list_runs(
     tags=["users"],
 )
 async def list_user_runs(
-    _: CurrentUser,
+    user: CurrentUser,
     target: UserDep,
     page: PageDep,
     dates: DateRange,
     team_id: TeamIdFilter = None,
     city_id: CityIdFilter = None,
 ) -> Page[RunRead]:
-    """One runner's runs, newest start first (same filters as GET /runs)."""
+    """One runner's runs that you may see, newest start first (same filters as GET /runs)."""
     filters = _filters(target.id, team_id, city_id, dates)
-    return await runs.search(filters=filters, page=page)
+    return await runs.search(filters=filters, page=page, viewer=user)
 
 
 @router.get(
@@ -137,7 +138,8 @@ async def list_user_runs(
     responses=problem_responses(401, 404),
 )
 async def get_run(user: CurrentUser, run: RunDep) -> RunDetail:
-    """Any run; its GPS route is included for its runner only."""
+    """A run you may see (else 404), with its GPS route unless the runner hid it; others never
+    receive the route's points inside the runner's privacy zones."""
     return await runs.read(run=run, viewer=user)
 
 
@@ -151,11 +153,12 @@ async def get_run(user: CurrentUser, run: RunDep) -> RunDetail:
             "description": "GPX 1.1: one track with times, elevations and heart rate "
             "(gpxtpx:TrackPointExtension), as an attachment",
         },
-        **problem_responses(401, 403, 404),
+        **problem_responses(401, 404),
     },
 )
 async def get_route_gpx(user: CurrentUser, run: RunDep) -> Response:
-    """Download your run's GPS route as a GPX 1.1 file (404 when the run has no route)."""
+    """Download a run's GPS route as a GPX 1.1 file, as `GET /runs/{id}` shows it (404 when
+    you may not see the run or its route, or it has none)."""
     content = await runs.route_gpx(run=run, viewer=user)
     return Response(
         content,
@@ -171,7 +174,8 @@ async def get_route_gpx(user: CurrentUser, run: RunDep) -> Response:
     responses={**problem_responses(401, 403, 404, 422), **OVERLAP_409},
 )
 async def update_run(user: CurrentUser, run: RunDep, changes: RunUpdate) -> RunDetail:
-    """Change notes, team, distance, duration, start or elevation of your own run (re-scored)."""
+    """Change notes, team, distance, duration, start, elevation, visibility or hide_route of
+    your own run (re-scored)."""
     run = await runs.update(run=run, changes=changes, actor=user)
     return await runs.read(run=run, viewer=user)
 

@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from documents.social import Visibility
 from service.errors import Problem
 from service.runs.limits import (
     MAX_DISTANCE_KM,
@@ -143,9 +144,16 @@ class RunCreate(RunInput):
     elevation_gain_m: ElevationGainM | None = None
     notes: Notes | None = None
     route: RouteIn | None = None
+    visibility: Visibility | None = Field(
+        default=None,
+        description="public, friends or private; default: your default_visibility",
+    )
+    hide_route: bool = Field(
+        default=False, description="Show the route to nobody but you (splits stay visible)"
+    )
 
 
-_NOT_NULL = ("started_at", "distance_km", "duration_s", "team_id")
+_NOT_NULL = ("started_at", "distance_km", "duration_s", "team_id", "visibility", "hide_route")
 
 
 class RunUpdate(RunInput):
@@ -157,6 +165,8 @@ class RunUpdate(RunInput):
     team_id: IdStr | None = None
     elevation_gain_m: ElevationGainM | None = Field(default=None, description="null clears it")
     notes: Notes | None = Field(default=None, description="null or empty clears them")
+    visibility: Visibility | None = Field(default=None, description="public, friends or private")
+    hide_route: bool | None = Field(default=None, description="Show the route to nobody but you")
 
     @model_validator(mode="after")
     def _required_fields_stay(self) -> RunUpdate:
@@ -167,7 +177,7 @@ class RunUpdate(RunInput):
 
 
 class RunRead(BaseModel):
-    """A run as anyone logged in sees it (never its route)."""
+    """A run as whoever may see it sees it (README § Who sees what); lists never carry routes."""
 
     id: str
     user_id: str
@@ -190,14 +200,22 @@ class RunRead(BaseModel):
     source: Literal["manual", "gpx", "tcx", "fit"] = Field(
         default="manual", description="manual (POST /runs) or the imported file's format"
     )
+    visibility: Visibility = Field(default="public", description="public, friends or private")
+    hide_route: bool = Field(default=False, description="The route is shown to its runner only")
     created_at: datetime
     updated_at: datetime
 
 
 class RunDetail(RunRead):
-    """A single run; `route` and `splits` are filled in for its owner only."""
+    """A single run, with its route for whoever may see the run (without the points inside the
+    runner's privacy zones, for everyone but the runner) unless `hide_route`."""
 
     route: RouteOut | None = None
+    route_hidden: bool = Field(
+        default=False,
+        description="The run has a route you may not see (hide_route, or all of it lies in "
+        "the runner's privacy zones): `route` is null",
+    )
     splits: list[Split] | None = Field(
         default=None, description="Per kilometre, when the route has timestamps"
     )

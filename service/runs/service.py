@@ -27,9 +27,11 @@ from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
 from service.pagination import Page, PageParams, fetch_page
+from service.privacy import zones
 from service.runs import gpx, overlap, routes, scoring, splits
 from service.runs.limits import check_plausible, round_to_metres
 from service.runs.schemas import RouteIn, RunCreate, RunDetail, RunRead, RunUpdate
+from service.social import access
 from service.teams import membership
 
 log = logging.getLogger("service.runs")
@@ -80,37 +82,61 @@ def to_read(run: Run) -> RunRead:
         avg_hr=run.avg_hr,
         max_hr=run.max_hr,
         source=run.source,
+        visibility=run.visibility,
+        hide_route=run.hide_route,
         created_at=run.created_at,
         updated_at=run.updated_at,
     )
 
 
 async def read(*, run: Run, viewer: User) -> RunDetail:
-    """The run; its route and splits only when the viewer may see the route (its runner)."""
+    """The run for a viewer who may see it; its route (and splits) when the route is not hidden
+    from them, without the points inside the runner's privacy zones for anyone but the runner."""
+    rel = await access.relation(viewer, run.user_id)
     route = None
     run_splits = None
-    if may_see_route(run=run, viewer=viewer):
+    hidden = False
+    if run.has_route:
         document = await routes.get_document(run.id)  # type: ignore[arg-type]
         if document is not None:
-            route = routes.to_geojson(document)
+            # splits carry no positions: whoever may see the run sees them
             run_splits = splits.of_route(document)
-    return RunDetail(**to_read(run).model_dump(), route=route, splits=run_splits)
+            shown = await visible_route(run=run, viewer=viewer, rel=rel, document=document)
+            route = routes.to_geojson(shown) if shown is not None else None
+            hidden = shown is None
+    return RunDetail(
+        **to_read(run).model_dump(), route=route, splits=run_splits, route_hidden=hidden
+    )
 
 
-def may_see_route(*, run: Run, viewer: User) -> bool:
-    """Whether `viewer` may see the run's GPS route (and what is computed from it)."""
-    return run.has_route and run.user_id == viewer.id
+async def visible_route(
+    *, run: Run, viewer: User | None, rel: access.Relation, document: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The run's `run_routes` document as `viewer` may see it (None: no route, hidden by
+    `hide_route`, or every point inside the runner's privacy zones). `rel` is the viewer's
+    relation to the runner (`access.relation`); `document` the route when already read."""
+    if not zones.may_see_route(run, viewer, rel):
+        return None
+    if document is None:
+        document = await routes.get_document(run.id)  # type: ignore[arg-type]
+        if document is None:
+            return None
+    if rel == "owner":
+        return document
+    owner = await User.get(run.user_id)  # the runner's zones, read once per request
+    if owner is None:
+        return None
+    return zones.visible_route(document, owner=owner, viewer=viewer)
 
 
 async def route_gpx(*, run: Run, viewer: User) -> bytes:
-    """The run's route as GPX 1.1, for whoever may see the route (404 when it has none)."""
+    """The run's route as GPX 1.1, as `viewer` may see it (404 when it has none for them)."""
+    rel = await access.relation(viewer, run.user_id)
     if not run.has_route:
         raise NotFound(f"Run {run.id} has no route")
-    if not may_see_route(run=run, viewer=viewer):
-        raise Forbidden("Only the runner can see a run's route")
-    document = await routes.get_document(run.id)  # type: ignore[arg-type]
+    document = await visible_route(run=run, viewer=viewer, rel=rel)
     if document is None:
-        raise NotFound(f"Run {run.id} has no route")
+        raise NotFound(f"Run {run.id} has no route you may see")
     # ~0.1 s of CPU per 10,000 points: not on the event loop
     return await anyio.to_thread.run_sync(gpx.route_gpx, run, document)
 
@@ -129,8 +155,15 @@ async def get(run_id: PydanticObjectId) -> Run:
     return run
 
 
-async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
-    """Runs matching every given filter, newest start first."""
+async def get_visible(run_id: PydanticObjectId, viewer: User | None) -> Run:
+    """The run, if `viewer` may see it; else the same 404 as for a run that does not exist."""
+    run = await get(run_id)
+    await access.require_visible(viewer, run.user_id, run.visibility, f"Run {run_id}")
+    return run
+
+
+async def search(*, filters: RunFilters, page: PageParams, viewer: User) -> Page[RunRead]:
+    """Runs matching every given filter that `viewer` may see, newest start first."""
     if (
         filters.started_from is not None
         and filters.started_to is not None
@@ -152,7 +185,13 @@ async def search(*, filters: RunFilters, page: PageParams) -> Page[RunRead]:
         started["$lt"] = filters.started_to
     if started:
         criteria["started_at"] = started
-    found = await fetch_page(queries.RUNS, criteria, page)
+    # one runner: their visible levels (index user_visibility_started walks only those);
+    # everyone's: public rows, the viewer's own and their friends' `friends` rows
+    criteria |= await access.list_criteria(viewer, filters.user_id)
+    if "$or" in criteria:
+        found = await fetch_page(queries.RUNS_VISIBLE, criteria, page)
+    else:
+        found = await fetch_page(queries.RUNS, criteria, page)
     return found.page([to_read(r) for r in found.rows])
 
 
@@ -274,6 +313,8 @@ async def record(
         notes=data.notes,
         has_route=data.route is not None,
         now=now,
+        visibility=data.visibility or user.default_visibility,
+        hide_route=data.hide_route,
     )
     assert run.id is not None
     async with overlap.runner_timeline(user.id):
@@ -454,6 +495,9 @@ async def update(*, run: Run, changes: RunUpdate, actor: User) -> Run:
             values["notes"] = data["notes"] or None
         if "elevation_gain_m" in data:
             values["elevation_gain_m"] = data["elevation_gain_m"]
+        for social in ("visibility", "hide_route"):
+            if social in data:
+                values[social] = data[social]
         if new_team is not None:
             values["team_id"] = new_team
         started_at = data.get("started_at", run.started_at)

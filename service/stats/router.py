@@ -4,10 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from documents import clock
-from service.accounts.dependencies import UserDep
 from service.errors import problem_responses
 from service.leaderboards.dependencies import PeriodDep
-from service.security import CurrentUser
+from service.social.dependencies import SummaryOwnerDep
 from service.stats import service as stats
 from service.stats.calendar import DEFAULT_BUCKETS, BucketKind
 from service.stats.schemas import SeriesRead, StatsRead
@@ -47,9 +46,10 @@ SeriesParams = Annotated[tuple[BucketKind, date, date], Depends(series_params)]
     response_model=StatsRead,
     responses=problem_responses(401, 404, 422),
 )
-async def user_stats(_: CurrentUser, target: UserDep, period: PeriodDep) -> StatsRead:
+async def user_stats(target: SummaryOwnerDep, period: PeriodDep) -> StatsRead:
     """Run and workout totals, active days of the period (the leaderboards' period rules), and
-    day/week streaks over the user's whole history up to now."""
+    day/week streaks over the user's whole history up to now; shown to whoever the user's
+    `default_visibility` lets see them (else 404)."""
     return await stats.stats(user=target, period=period)
 
 
@@ -59,8 +59,8 @@ async def user_stats(_: CurrentUser, target: UserDep, period: PeriodDep) -> Stat
     response_model=SeriesRead,
     responses=problem_responses(401, 404, 422),
 )
-async def user_series(_: CurrentUser, target: UserDep, params: SeriesParams) -> SeriesRead:
+async def user_series(target: SummaryOwnerDep, params: SeriesParams) -> SeriesRead:
     """One zero-filled row per bucket of [from, to), oldest first, ready for a chart (at most
-    366 buckets)."""
+    366 buckets); shown like the user's stats (else 404)."""
     bucket, first, end = params
     return await stats.series(user=target, kind=bucket, first=first, end=end)

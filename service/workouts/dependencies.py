@@ -11,10 +11,11 @@ from service.workouts import service as workouts
 
 
 async def workout_or_404(
-    workout_id: Annotated[str, Path(description="Workout id")], _: CurrentUser
+    workout_id: Annotated[str, Path(description="Workout id")], user: CurrentUser
 ) -> Workout:
-    # depends on the token first: without one the answer is 401, whether the workout exists or not
-    return await workouts.get(object_id_or_404(workout_id, "Workout"))
+    # depends on the token first: without one the answer is 401, whether the workout exists or
+    # not; one the user may not see is a 404 as well (service.social.access)
+    return await workouts.get_visible(object_id_or_404(workout_id, "Workout"), user)
 
 
 WorkoutDep = Annotated[Workout, Depends(workout_or_404)]

@@ -32,15 +32,16 @@ async def record_workout(data: WorkoutCreate, user: CurrentUser) -> WorkoutRead:
     responses=problem_responses(401, 422),
 )
 async def list_workouts(
-    _: CurrentUser, page: PageDep, dates: DateRange, user_id: UserIdFilter = None
+    user: CurrentUser, page: PageDep, dates: DateRange, user_id: UserIdFilter = None
 ) -> Page[WorkoutRead]:
-    """Workouts of everyone, newest start first, filtered by owner and [from, to)."""
+    """Workouts of everyone that you may see (public ones, your own, your friends' `friends`
+    ones), newest start first, filtered by owner and [from, to)."""
     filters = WorkoutFilters(
         user_id=PydanticObjectId(user_id) if user_id else None,
         started_from=dates[0],
         started_to=dates[1],
     )
-    return await workouts.search(filters=filters, page=page)
+    return await workouts.search(filters=filters, page=page, viewer=user)
 
 
 @router.get(
@@ -51,11 +52,12 @@ async def list_workouts(
     tags=["users"],
 )
 async def list_user_workouts(
-    _: CurrentUser, target: UserDep, page: PageDep, dates: DateRange
+    user: CurrentUser, target: UserDep, page: PageDep, dates: DateRange
 ) -> Page[WorkoutRead]:
-    """One user's workouts, newest start first (same filters as GET /workouts)."""
+    """One user's workouts that you may see, newest start first (same filters as GET
+    /workouts)."""
     filters = WorkoutFilters(user_id=target.id, started_from=dates[0], started_to=dates[1])
-    return await workouts.search(filters=filters, page=page)
+    return await workouts.search(filters=filters, page=page, viewer=user)
 
 
 @router.get(
@@ -65,7 +67,7 @@ async def list_user_workouts(
     responses=problem_responses(401, 404),
 )
 async def get_workout(workout: WorkoutDep) -> WorkoutRead:
-    """Any workout, with each set's exercise name."""
+    """A workout you may see (else 404), with each set's exercise name."""
     return await workouts.read(workout)
 
 
@@ -78,7 +80,8 @@ async def get_workout(workout: WorkoutDep) -> WorkoutRead:
 async def update_workout(
     user: CurrentUser, workout: WorkoutDep, changes: WorkoutUpdate
 ) -> WorkoutRead:
-    """Change your own workout (`sets` replaces them all); totals are recomputed."""
+    """Change your own workout (`sets` replaces them all; `visibility`); totals are
+    recomputed."""
     return await workouts.read(await workouts.update(workout=workout, changes=changes, actor=user))
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from documents.social import Visibility
 from service.validation import IsoDateTime, NoControl, NoControlMultiline, StrictModel
 
 MAX_SETS = 200
@@ -48,9 +49,13 @@ class WorkoutCreate(StrictModel):
     name: WorkoutName | None = None
     notes: Notes | None = None
     sets: Sets
+    visibility: Visibility | None = Field(
+        default=None,
+        description="public, friends or private; default: your default_visibility",
+    )
 
 
-_NOT_NULL = ("started_at", "duration_s", "sets")
+_NOT_NULL = ("started_at", "duration_s", "sets", "visibility")
 
 
 class WorkoutUpdate(StrictModel):
@@ -61,6 +66,7 @@ class WorkoutUpdate(StrictModel):
     name: WorkoutName | None = Field(default=None, description="null or empty clears it")
     notes: Notes | None = Field(default=None, description="null or empty clears them")
     sets: Sets | None = None
+    visibility: Visibility | None = Field(default=None, description="public, friends or private")
 
     @model_validator(mode="after")
     def _required_fields_stay(self) -> WorkoutUpdate:
@@ -91,6 +97,7 @@ class WorkoutRead(BaseModel):
     sets_count: int
     exercises_count: int
     volume_kg: float = Field(description="Σ reps × weight_kg over the sets")
+    visibility: Visibility = Field(default="public", description="public, friends or private")
     revision: int
     created_at: datetime
     updated_at: datetime

@@ -23,6 +23,7 @@ from service.exercises import service as exercises
 from service.leaderboards.buckets import day_of
 from service.pagination import Page, PageParams, fetch_page
 from service.queries import DESC, QueryShape, Shapes
+from service.social import access
 from service.workouts.schemas import (
     WorkoutCreate,
     WorkoutRead,
@@ -52,7 +53,28 @@ WORKOUTS_OF_USER = QueryShape(
 WORKOUTS_ALL = QueryShape(
     "workouts_all", Workout, sort=(("started_at", DESC),), range=("started_at",), index="started"
 )
-WORKOUTS = Shapes("workouts", (WORKOUTS_OF_USER, WORKOUTS_ALL))
+# another user's workouts as a viewer may see them (access.list_criteria): visible levels only
+WORKOUTS_OF_USER_VISIBLE = QueryShape(
+    "workouts_of_user_visible",
+    Workout,
+    equality=("user_id", "visibility"),
+    sort=(("started_at", DESC),),
+    range=("started_at",),
+    index="user_visibility_started",
+)
+WORKOUTS = Shapes("workouts", (WORKOUTS_OF_USER, WORKOUTS_OF_USER_VISIBLE, WORKOUTS_ALL))
+# everyone's workouts as a non-admin may see them: public, own, friends' `friends` ones
+WORKOUTS_VISIBLE = QueryShape(
+    "workouts_visible",
+    Workout,
+    sort=(("started_at", DESC),),
+    range=("started_at",),
+    residual=("visibility", "user_id"),
+    exempt=True,
+    why="an $or whose every branch has its own index ending (started_at, _id): public rows "
+    "visibility_started, the viewer's own user_started, friends' `friends` rows "
+    "user_visibility_started; MongoDB merges the sorted branches (SORT_MERGE)",
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,7 @@ def _to_read(workout: Workout, names: dict[PydanticObjectId, str]) -> WorkoutRea
         sets_count=workout.sets_count,
         exercises_count=workout.exercises_count,
         volume_kg=workout.volume_kg,
+        visibility=workout.visibility,
         revision=workout.revision,
         created_at=workout.created_at,
         updated_at=workout.updated_at,
@@ -112,8 +135,17 @@ async def get(workout_id: PydanticObjectId) -> Workout:
     return workout
 
 
-async def search(*, filters: WorkoutFilters, page: PageParams) -> Page[WorkoutRead]:
-    """Workouts matching every given filter, newest start first."""
+async def get_visible(workout_id: PydanticObjectId, viewer: User | None) -> Workout:
+    """The workout, if `viewer` may see it; else the same 404 as for one that does not exist."""
+    workout = await get(workout_id)
+    await access.require_visible(
+        viewer, workout.user_id, workout.visibility, f"Workout {workout_id}"
+    )
+    return workout
+
+
+async def search(*, filters: WorkoutFilters, page: PageParams, viewer: User) -> Page[WorkoutRead]:
+    """Workouts matching every given filter that `viewer` may see, newest start first."""
     if (
         filters.started_from is not None
         and filters.started_to is not None
@@ -136,8 +168,13 @@ async def search(*, filters: WorkoutFilters, page: PageParams) -> Page[WorkoutRe
         started["$lt"] = filters.started_to
     if started:
         criteria["started_at"] = started
-    # user_started or started, both ending in _id
-    found = await fetch_page(WORKOUTS, criteria, page)
+    # one owner: the levels the viewer may see; everyone's: public, own, friends' `friends`
+    criteria |= await access.list_criteria(viewer, filters.user_id)
+    # user_started, user_visibility_started or started, all ending in _id
+    if "$or" in criteria:
+        found = await fetch_page(WORKOUTS_VISIBLE, criteria, page)
+    else:
+        found = await fetch_page(WORKOUTS, criteria, page)
     return found.page(await to_reads(found.rows))
 
 
@@ -221,6 +258,7 @@ async def record(*, user: User, data: WorkoutCreate) -> Workout:
         name=data.name or None,
         notes=data.notes or None,
         sets=sets,
+        visibility=data.visibility or user.default_visibility,
         revision=0,
         created_at=now,
         updated_at=now,
@@ -264,6 +302,8 @@ async def update(*, workout: Workout, changes: WorkoutUpdate, actor: User) -> Wo
         values["day"] = day_of(changes.started_at)  # type: ignore[arg-type]
     if "duration_s" in data:
         values["duration_s"] = changes.duration_s
+    if "visibility" in data:
+        values["visibility"] = changes.visibility
     for text in ("name", "notes"):
         if text in data:
             values[text] = data[text] or None

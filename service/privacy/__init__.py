@@ -1,0 +1,1 @@
+"""Privacy zones: route points near a user's places are hidden from everyone else."""
