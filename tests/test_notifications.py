@@ -14,10 +14,10 @@ import time_machine
 from beanie import PydanticObjectId
 from bson import ObjectId
 
-from documents import Block, Comment, FriendRequest, Like, Notification, Post
+from documents import Block, Comment, Like, Notification
 from documents.clock import utcnow
 from documents.post import like_id
-from documents.social import Friendship, block_id, pair_key
+from documents.social import block_id
 from service import events
 from service.notifications import service as notifications
 from tests.conftest import assert_problem
@@ -33,42 +33,53 @@ async def listed(client: httpx.AsyncClient, who: Account, **params: Any) -> dict
     return r.json()
 
 
-async def stored_post(author: Account, visibility: str = "public") -> Post:
-    return await Post(
-        user_id=PydanticObjectId(author.id), text="hi", visibility=visibility
-    ).insert()
+def kinds(page: dict[str, Any]) -> list[str]:
+    return [i["kind"] for i in page["items"]]
 
 
-async def like(post: Post, who: Account) -> Like:
-    """A like stored and announced as service.likes does."""
-    liker = PydanticObjectId(who.id)
-    row = Like(
-        id=like_id("post", post.id, liker),  # type: ignore[arg-type]
-        subject_kind="post",
-        subject_id=post.id,  # type: ignore[arg-type]
-        subject_owner_id=post.user_id,
-        user_id=liker,
-    )
-    await events.like_added.emit(like=row)
-    return row
+class Social:
+    """Posts, likes, comments, friends and blocks through their endpoints."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, author: Account, visibility: str = "public") -> str:
+        r = await self.client.post(
+            "/posts", json={"text": "hi", "visibility": visibility}, headers=author.headers
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def like(self, post_id: str, who: Account, status: int = 204) -> None:
+        r = await self.client.put(f"/posts/{post_id}/likes", headers=who.headers)
+        assert r.status_code == status, r.text
+
+    async def unlike(self, post_id: str, who: Account) -> None:
+        r = await self.client.delete(f"/posts/{post_id}/likes", headers=who.headers)
+        assert r.status_code == 204, r.text
+
+    async def comment(self, post_id: str, who: Account, text: str = "Nice run!") -> str:
+        r = await self.client.post(
+            f"/posts/{post_id}/comments", json={"text": text}, headers=who.headers
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def block(self, blocker: Account, blocked: Account) -> None:
+        r = await self.client.put(f"/users/me/blocks/{blocked.id}", headers=blocker.headers)
+        assert r.status_code == 204, r.text
+
+    async def ask(self, asker: Account, asked: Account) -> str:
+        r = await self.client.post(
+            "/friends/requests", json={"user_id": asked.id}, headers=asker.headers
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
 
 
-async def comment(post: Post, who: Account, text: str = "Nice run!") -> Comment:
-    row = await Comment(
-        subject_kind="post",
-        subject_id=post.id,  # type: ignore[arg-type]
-        subject_owner_id=post.user_id,
-        user_id=PydanticObjectId(who.id),
-        text=text,
-    ).insert()
-    await events.comment_added.emit(comment=row)
-    return row
-
-
-async def block(blocker: Account, blocked: Account) -> None:
-    a, b = PydanticObjectId(blocker.id), PydanticObjectId(blocked.id)
-    await Block(id=block_id(a, b), blocker_id=a, blocked_id=b).insert()
-    await events.user_blocked.emit(blocker_id=a, blocked_id=b, at=utcnow())
+@pytest.fixture
+def social(client: httpx.AsyncClient) -> Social:
+    return Social(client)
 
 
 async def test_a_team_invitation_notifies_the_invitee(api: Api, client: httpx.AsyncClient) -> None:
@@ -90,86 +101,125 @@ async def test_a_team_invitation_notifies_the_invitee(api: Api, client: httpx.As
 
 
 async def test_likes_and_comments_notify_the_owner_but_not_for_their_own(
-    api: Api, client: httpx.AsyncClient
+    api: Api, client: httpx.AsyncClient, social: Social
 ) -> None:
     owner, fan = await api.user(), await api.user("Fan")
-    post = await stored_post(owner)
-    await like(post, fan)
-    await like(post, owner)  # their own: nothing
-    said = await comment(post, fan, "x" * 500)
-    await comment(post, owner)  # their own: nothing
+    post_id = await social.post(owner)
+    await social.like(post_id, fan)
+    await social.like(post_id, owner)  # their own: nothing
+    said = await social.comment(post_id, fan, "x" * 500)
+    await social.comment(post_id, owner)  # their own: nothing
 
     items = (await listed(client, owner))["items"]
     assert [i["kind"] for i in items] == ["comment", "like"]  # newest first
     assert all(i["actor"] == {"id": fan.id, "name": "Fan"} for i in items)
-    assert all(i["subject"] == {"kind": "post", "id": str(post.id)} for i in items)
-    assert items[0]["data"]["comment_id"] == str(said.id)
+    assert all(i["subject"] == {"kind": "post", "id": post_id} for i in items)
+    assert items[0]["data"]["comment_id"] == said
     assert len(items[0]["data"]["excerpt"]) == notifications.EXCERPT_CHARS
     assert (await listed(client, fan))["items"] == []
 
     # deleting the comment removes its notification
-    await events.comment_deleted.emit(comment=said)
-    assert [i["kind"] for i in (await listed(client, owner))["items"]] == ["like"]
+    r = await client.delete(f"/comments/{said}", headers=fan.headers)
+    assert r.status_code == 204, r.text
+    assert kinds(await listed(client, owner)) == ["like"]
 
 
-async def test_a_like_notifies_once_per_like_even_after_unlike_and_relike(
-    api: Api, client: httpx.AsyncClient
+async def test_likes_on_runs_notify_too(api: Api, client: httpx.AsyncClient) -> None:
+    runner, fan = await api.user(city="Paris"), await api.user()
+    run = await api.run(runner)
+    r = await client.put(f"/runs/{run['id']}/likes", headers=fan.headers)
+    assert r.status_code == 204, r.text
+    items = [i for i in (await listed(client, runner))["items"] if i["kind"] == "like"]
+    assert [i["subject"] for i in items] == [{"kind": "run", "id": run["id"]}]
+
+
+async def test_a_like_notifies_once_even_after_unlike_and_relike(
+    api: Api, client: httpx.AsyncClient, social: Social
 ) -> None:
     owner, fan = await api.user(), await api.user()
-    post = await stored_post(owner)
-    row = await like(post, fan)
-    await events.like_removed.emit(like=row)
-    await like(post, fan)
+    post_id = await social.post(owner)
+    await social.like(post_id, fan)
+    await social.unlike(post_id, fan)
+    await social.like(post_id, fan)
     page = await listed(client, owner)
-    assert [i["kind"] for i in page["items"]] == ["like"]
+    assert kinds(page) == ["like"]
     assert page["unread_count"] == 1
 
 
-async def test_friend_requests_and_acceptances_notify(api: Api, client: httpx.AsyncClient) -> None:
+async def test_friend_requests_and_acceptances_notify(
+    api: Api, client: httpx.AsyncClient, social: Social
+) -> None:
     asker, asked = await api.user("Asker"), await api.user("Asked")
-    a, b = PydanticObjectId(asker.id), PydanticObjectId(asked.id)
-    request = await FriendRequest(from_id=a, to_id=b, pair=pair_key(a, b)).insert()
-    await events.friend_request_sent.emit(request=request)
-    await FriendRequest.get_motor_collection().delete_one({"_id": request.id})
-    friendship = await Friendship(id=pair_key(a, b), users=[a, b]).insert()
-    await events.friendship_started.emit(
-        friendship=friendship, requester_id=a, accepter_id=b, at=friendship.since
-    )
+    request_id = await social.ask(asker, asked)
     (received,) = (await listed(client, asked))["items"]
     assert received["kind"] == "friend_request"
-    assert received["actor"]["id"] == asker.id
-    assert received["subject"] == {"kind": "friend_request", "id": str(request.id)}
+    assert received["actor"] == {"id": asker.id, "name": "Asker"}
+    assert received["subject"] == {"kind": "friend_request", "id": request_id}
+    assert (await listed(client, asker))["items"] == []
+
+    r = await client.post(f"/friends/requests/{request_id}/accept", headers=asked.headers)
+    assert r.status_code in (200, 201), r.text
     (accepted,) = (await listed(client, asker))["items"]
     assert accepted["kind"] == "friend_accepted"
     assert accepted["actor"] == {"id": asked.id, "name": "Asked"}
+    assert accepted["subject"] == {"kind": "user", "id": asked.id}
+    assert kinds(await listed(client, asked)) == ["friend_request"]  # nothing for accepting
 
 
-async def test_nothing_from_blocked_users_either_way_and_a_block_clears_the_pair(
-    api: Api, client: httpx.AsyncClient
+async def test_a_block_clears_the_pairs_notifications_both_ways(
+    api: Api, client: httpx.AsyncClient, social: Social
 ) -> None:
     owner, fan, other = await api.user(), await api.user(), await api.user()
-    post = await stored_post(owner)
-    await like(post, fan)
-    await like(post, other)
-    await block(owner, fan)  # removes what fan caused owner
+    post_id = await social.post(owner)
+    fans_post = await social.post(fan)
+    await social.like(post_id, fan)
+    await social.like(post_id, other)
+    await social.like(fans_post, owner)
+    await social.block(fan, owner)  # the blocked one's notifications from the blocker go too
     assert [i["actor"]["id"] for i in (await listed(client, owner))["items"]] == [other.id]
-
-    await comment(post, fan)  # blocked by the owner: nothing
-    await like(await stored_post(fan), owner)  # to the one they blocked: nothing either
-    assert (await listed(client, fan))["unread_count"] == 0
-    await block(other, owner)  # the other way round: removes other's like for owner
-    await comment(post, other)  # and other's comments now notify nobody
-    page = await listed(client, owner)
-    assert page["items"] == []
-    assert page["unread_count"] == 0
+    assert (await listed(client, fan))["items"] == []
+    await social.like(post_id, fan, status=403)  # and no new ones: refused
+    assert (await listed(client, owner))["unread_count"] == 1
 
 
-async def test_list_filters_pages_and_marks_read(api: Api, client: httpx.AsyncClient) -> None:
+async def test_nothing_is_created_between_blocked_users_whoever_announces_it(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    """The check at creation: an event announced between a blocked pair (a like stored just
+    before the block, announced just after) notifies nobody, in either direction."""
+    owner, fan = await api.user(), await api.user()
+    a, b = PydanticObjectId(owner.id), PydanticObjectId(fan.id)
+    await Block(id=block_id(b, a), blocker_id=b, blocked_id=a).insert()  # fan blocked owner
+    subject = PydanticObjectId()
+    await events.like_added.emit(
+        like=Like(
+            id=like_id("post", subject, b),
+            subject_kind="post",
+            subject_id=subject,
+            subject_owner_id=a,
+            user_id=b,
+        )
+    )
+    comment = Comment(
+        id=PydanticObjectId(),
+        subject_kind="post",
+        subject_id=subject,
+        subject_owner_id=b,
+        user_id=a,
+        text="hi",
+    )
+    await events.comment_added.emit(comment=comment)
+    assert await Notification.get_motor_collection().count_documents({}) == 0
+
+
+async def test_list_filters_pages_and_marks_read(
+    api: Api, client: httpx.AsyncClient, social: Social
+) -> None:
     owner, stranger = await api.user(), await api.user()
-    post = await stored_post(owner)
+    post_id = await social.post(owner)
     fans = [await api.user() for _ in range(5)]
     for fan in fans:
-        await like(post, fan)
+        await social.like(post_id, fan)
 
     first = await listed(client, owner, limit=2)
     assert [i["actor"]["id"] for i in first["items"]] == [fans[4].id, fans[3].id]
@@ -199,9 +249,11 @@ async def test_list_filters_pages_and_marks_read(api: Api, client: httpx.AsyncCl
     assert (await listed(client, owner, unread="true"))["items"] == []
 
 
-async def test_requires_login_and_valid_input(api: Api, client: httpx.AsyncClient) -> None:
+async def test_requires_login_and_valid_input(
+    api: Api, client: httpx.AsyncClient, social: Social
+) -> None:
     owner, fan = await api.user(), await api.user()
-    await like(await stored_post(owner), fan)
+    await social.like(await social.post(owner), fan)
     assert_problem(await client.get(URL), 401)
     assert_problem(await client.post(f"{URL}/read", json={"all": True}), 401)
     for params in ({"unread": "maybe"}, {"limit": 0}, {"limit": 101}, {"after": "garbage"}):
@@ -246,16 +298,18 @@ async def test_kept_90_days_by_a_ttl_index(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.usefixtures("yielding_database")
 async def test_30_concurrent_likes_make_30_notifications(
-    api: Api, client: httpx.AsyncClient
+    api: Api, client: httpx.AsyncClient, social: Social
 ) -> None:
     owner = await api.user()
-    post = await stored_post(owner)
+    post_id = await social.post(owner)
     fans = [await api.user() for _ in range(30)]
-    await asyncio.gather(*(like(post, fan) for fan in fans))
-    await asyncio.gather(*(like(post, fan) for fan in fans[:10]))  # again: no more
+    await asyncio.gather(*(social.like(post_id, fan) for fan in fans))
+    await asyncio.gather(*(social.like(post_id, fan) for fan in fans[:10]))  # again: no more
     page = await listed(client, owner, limit=100)
     assert page["unread_count"] == page["total"] == 30
     assert {i["actor"]["id"] for i in page["items"]} == {f.id for f in fans}
+    post = (await client.get(f"/posts/{post_id}", headers=owner.headers)).json()
+    assert post["likes"] == 30
 
 
 async def test_badges_challenges_and_goals_notify_the_user(
@@ -282,12 +336,11 @@ async def test_badges_challenges_and_goals_notify_the_user(
     assert r.status_code == 201, r.text
     await api.run(runner, started_at="2025-06-10T07:00:00Z")
     items = (await listed(client, runner, limit=100))["items"]
-    kinds = {i["kind"] for i in items}
-    assert kinds == {"badge_earned", "goal_met", "challenge_completed"}
+    assert {i["kind"] for i in items} == {"badge_earned", "goal_met", "challenge_completed"}
+    assert all(i["actor"] is None for i in items)
     done = next(i for i in items if i["kind"] == "challenge_completed")
     assert done["subject"] == {"kind": "challenge", "id": challenge_id}
     assert done["data"] == {"title": "June 5"}
-    assert all(i["actor"] is None for i in items)
     goal = next(i for i in items if i["kind"] == "goal_met")
     assert goal["data"] == {"metric": "runs", "week": "2025-06-09", "target": 1.0, "value": 1.0}
     badge = next(i for i in items if i["data"].get("key") == "first-run")
@@ -296,15 +349,14 @@ async def test_badges_challenges_and_goals_notify_the_user(
 
 
 async def test_deleting_an_account_removes_what_it_received_and_caused(
-    api: Api, client: httpx.AsyncClient
+    api: Api, client: httpx.AsyncClient, social: Social
 ) -> None:
     owner, fan, other = await api.user(), await api.user(), await api.user()
-    await like(await stored_post(owner), fan)
-    await like(await stored_post(owner), other)
-    await like(await stored_post(fan), owner)
+    await social.like(await social.post(owner), fan)
+    await social.like(await social.post(owner), other)
+    await social.like(await social.post(fan), owner)
     r = await client.delete("/users/me", headers=fan.headers)
     assert r.status_code == 204, r.text
     items = (await listed(client, owner))["items"]
     assert [i["actor"]["id"] for i in items] == [other.id]
-    left = await Notification.get_motor_collection().count_documents({})
-    assert left == 1
+    assert await Notification.get_motor_collection().count_documents({}) == 1
