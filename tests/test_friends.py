@@ -415,3 +415,38 @@ async def test_the_export_lists_my_friends(client: httpx.AsyncClient, api: Api) 
     assert [f["id"] for f in listed] == [ann.id, bob.id]  # oldest friendship first
     assert listed[0]["name"] == "Ann"
     assert set(listed[0]) == {"id", "name", "since"}
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+async def test_demo_friends_fill_runner001s_lists_and_rerun_adds_nothing(
+    client: httpx.AsyncClient, api: Api, settings: Any
+) -> None:
+    import random
+
+    from service.demo import DEMO_PASSWORD
+    from service.demo.friends import HUB_FRIENDS, load_friends
+    from service.demo.progress import NullProgress
+    from service.demo.users import load_users
+
+    users = await load_users(
+        settings=settings, rng=random.Random(1), size="embedded", progress=NullProgress()
+    )
+    users = users[:60]  # runner001 first: enough for the test, a quicker load
+    first = await load_friends(seed=1, users=users)
+    again = await load_friends(seed=1, users=users)
+    assert again["friendships"] == first["friendships"]
+    assert again["friend_requests"] == 0  # all there already
+    assert await Friendship.count() == first["friendships"]
+
+    token = await api.login("runner001@demo.challenge.run", DEMO_PASSWORD)
+    hub = Account(str(users[0].id), users[0].name, users[0].email, DEMO_PASSWORD, token)
+    assert len(await friend_ids(client, hub, hub)) == await friends_count(client, hub)
+    assert await friends_count(client, hub) == HUB_FRIENDS
+    assert len(await pending(client, hub, "incoming")) >= 3
+    assert len(await pending(client, hub, "outgoing")) >= 3
+    r = await client.get("/users/me/blocks", headers=hub.headers)
+    assert r.json()["total"] == 1
+    assert await friends_service.friends_count_drift() == {}
+    assert 2 <= first["friendships"] / len(users) <= 4  # a handful each

@@ -15,6 +15,7 @@ from service.badges import rebuild as badges_rebuild
 from service.challenges import rebuild as challenges_rebuild
 from service.demo.challenge import load_challenge
 from service.demo.challenges import load_challenges
+from service.demo.friends import load_friends
 from service.demo.goals import load_goals
 from service.demo.progress import NullProgress, Progress
 from service.demo.track import load_track
@@ -40,6 +41,7 @@ async def load_demo(
     summary: dict[str, int] = {}
     users = await load_users(settings=settings, rng=rng, size=size, progress=progress)
     summary["users"] = len(users)
+    summary.update(await load_friends(seed=seed, users=users))
     summary.update(await load_challenge(rng=rng, size=size, users=users, progress=progress))
     summary.update(await load_track(rng=rng, size=size, users=users, progress=progress))
     summary.update(await load_training(seed=seed, size=size, users=users, progress=progress))
