@@ -20,8 +20,9 @@ from typing import Any
 import gpxpy
 import httpx
 import pytest
+from beanie import PydanticObjectId
 
-from documents import ActivityImport, RunRoute
+from documents import ActivityImport, RunRoute, User
 from documents.clock import utcnow
 from service import events
 from service.imports import service as imports_service
@@ -389,6 +390,32 @@ async def test_bad_form_fields_and_a_missing_or_empty_file_are_422(
     r = await client.post("/runs/import", data={"notes": "x"}, headers=runner.headers)
     assert_problem(r, 422)
     assert await everything(client, runner) == before
+
+
+async def test_the_runs_take_the_visibility_and_hide_route_form_fields(
+    client: httpx.AsyncClient, api: Api, runner: Account, fake: FakeParser
+) -> None:
+    content = fake.add(b"social", activity(track([0, 300, 600])))
+    before = await everything(client, runner)
+    for form in ({"visibility": "everyone"}, {"hide_route": "maybe"}):
+        assert_problem(await upload(client, runner, content, **form), 422)
+    assert await everything(client, runner) == before
+
+    r = await upload(client, runner, content, visibility="friends", hide_route="true")
+    assert r.status_code == 201, r.text
+    [run] = r.json()["runs"]
+    assert (run["visibility"], run["hide_route"]) == ("friends", True)
+    stranger = await api.user()
+    assert_problem(await client.get(f"/runs/{run['id']}", headers=stranger.headers), 404)
+
+    # without the field: the runner's default_visibility
+    await User.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(runner.id)}, {"$set": {"default_visibility": "private"}}
+    )
+    other = fake.add(b"social 2", activity(track([0, 300, 600], start=START + timedelta(days=1))))
+    r = await upload(client, runner, other)
+    assert r.status_code == 201, r.text
+    assert [(x["visibility"], x["hide_route"]) for x in r.json()["runs"]] == [("private", False)]
 
 
 # --- the same file twice ----------------------------------------------------------------------

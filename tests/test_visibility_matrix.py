@@ -405,3 +405,29 @@ async def test_a_strangers_page_of_runs_walks_only_what_they_may_see(
         if after is None:
             break
     assert seen_ids == visible  # newest first: each run made starts earlier
+
+
+async def test_rows_stored_before_visibility_existed_read_as_public(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    """A bulk load or an older database has runs and workouts without the field: they are
+    public (the documents' default) in lists as in details."""
+    from documents import Run, Workout
+
+    world = await make_world(client, api)
+    run_id = await make_run(world, "public")
+    workout_id = await make_workout(world, "public")
+    await Run.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(run_id)}, {"$unset": {"visibility": ""}}
+    )
+    await Workout.get_motor_collection().update_one(
+        {"_id": PydanticObjectId(workout_id)}, {"$unset": {"visibility": ""}}
+    )
+    for name in ("stranger", "friend", "owner"):
+        viewer = world.viewers[name]
+        for kind, probes, item in (
+            ("run", run_probes, run_id),
+            ("workout", workout_probes, workout_id),
+        ):
+            for probe in probes(world, item):
+                assert await seen(client, viewer, probe), (kind, probe.name, name)

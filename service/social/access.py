@@ -109,6 +109,13 @@ async def blocked_either_way(user_id: PydanticObjectId) -> set[PydanticObjectId]
     return {row["blocked_id"] for row in mine} | {row["blocker_id"] for row in theirs}
 
 
+def _matching(levels: tuple[Visibility, ...]) -> list[Visibility | None]:
+    """The `visibility` values a list matches for these levels: a row stored before the field
+    existed (a bulk load, an older database) has none and reads as public, the documents'
+    default, so `public` matches a missing field too (`$in` with null: same index range)."""
+    return [*levels, None] if "public" in levels else list(levels)
+
+
 async def list_criteria(
     viewer: User | None, owner_id: PydanticObjectId | None, *, owner_field: str = "user_id"
 ) -> dict[str, Any]:
@@ -121,16 +128,17 @@ async def list_criteria(
     """
     if owner_id is not None:
         levels = visible_levels(await relation(viewer, owner_id))
-        return {} if levels == VISIBILITIES else {"visibility": {"$in": list(levels)}}
+        return {} if levels == VISIBILITIES else {"visibility": {"$in": _matching(levels)}}
     if viewer is not None and viewer.role == "admin":
         return {}
+    public = {"visibility": {"$in": _matching(("public",))}}
     if viewer is None:
-        return {"visibility": "public"}
+        return public
     assert viewer.id is not None
     friends = await friend_ids(viewer.id)
     return {
         "$or": [
-            {"visibility": "public"},
+            public,
             {owner_field: viewer.id},
             {owner_field: {"$in": friends}, "visibility": "friends"},
         ]
