@@ -229,3 +229,23 @@ async def test_likes_and_comments_racing_a_deletion_leave_no_orphans(
         assert responses[5].status_code == 204
     assert await Like.get_motor_collection().count_documents({}) == 0
     assert await Comment.get_motor_collection().count_documents({}) == 0
+
+
+async def test_runs_and_workouts_show_likes_comments_and_liked_by_me(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    owner, fan = await api.user(city="Paris"), await api.user()
+    run = await api.run(owner)
+    w = await workout(client, owner)
+    for kind, sid in (("runs", run["id"]), ("workouts", w["id"])):
+        await client.put(f"/{kind}/{sid}/likes", headers=fan.headers)
+        await client.post(f"/{kind}/{sid}/comments", json={"text": "go"}, headers=owner.headers)
+        mine = (await client.get(f"/{kind}/{sid}", headers=fan.headers)).json()
+        assert (mine["likes"], mine["comments"], mine["liked_by_me"]) == (1, 1, True)
+        theirs = (await client.get(f"/{kind}/{sid}", headers=owner.headers)).json()
+        assert (theirs["likes"], theirs["comments"], theirs["liked_by_me"]) == (1, 1, False)
+        for path in (f"/{kind}", f"/users/{owner.id}/{kind}"):
+            rows = (await client.get(path, headers=fan.headers)).json()["items"]
+            assert [(r["id"], r["likes"], r["liked_by_me"]) for r in rows] == [(sid, 1, True)]
+            rows = (await client.get(path, headers=owner.headers)).json()["items"]
+            assert [(r["id"], r["comments"], r["liked_by_me"]) for r in rows] == [(sid, 1, False)]

@@ -202,6 +202,9 @@ class RunRead(BaseModel):
     )
     visibility: Visibility = Field(default="public", description="public, friends or private")
     hide_route: bool = Field(default=False, description="The route is shown to its runner only")
+    likes: int = Field(default=0, description="How many users liked it")
+    comments: int = Field(default=0, description="How many comments it has")
+    liked_by_me: bool = Field(default=False, description="Whether you liked it")
     created_at: datetime
     updated_at: datetime
 

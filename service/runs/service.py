@@ -26,6 +26,7 @@ from service import events, queries
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
+from service.likes import service as likes
 from service.pagination import Page, PageParams, fetch_page
 from service.privacy import zones
 from service.runs import gpx, overlap, routes, scoring, splits
@@ -84,6 +85,8 @@ def to_read(run: Run) -> RunRead:
         source=run.source,
         visibility=run.visibility,
         hide_route=run.hide_route,
+        likes=run.likes_count,
+        comments=run.comments_count,
         created_at=run.created_at,
         updated_at=run.updated_at,
     )
@@ -104,8 +107,13 @@ async def read(*, run: Run, viewer: User) -> RunDetail:
             shown = await visible_route(run=run, viewer=viewer, rel=rel, document=document)
             route = routes.to_geojson(shown) if shown is not None else None
             hidden = shown is None
+    liked = await likes.liked_by(viewer, "run", [run.id])
     return RunDetail(
-        **to_read(run).model_dump(), route=route, splits=run_splits, route_hidden=hidden
+        **to_read(run).model_dump(exclude={"liked_by_me"}),
+        liked_by_me=run.id in liked,
+        route=route,
+        splits=run_splits,
+        route_hidden=hidden,
     )
 
 
@@ -192,7 +200,10 @@ async def search(*, filters: RunFilters, page: PageParams, viewer: User) -> Page
         found = await fetch_page(queries.RUNS_VISIBLE, criteria, page)
     else:
         found = await fetch_page(queries.RUNS, criteria, page)
-    return found.page([to_read(r) for r in found.rows])
+    liked = await likes.liked_by(viewer, "run", [r.id for r in found.rows])
+    return found.page(
+        [to_read(r).model_copy(update={"liked_by_me": r.id in liked}) for r in found.rows]
+    )
 
 
 # --- recording --------------------------------------------------------------------------------

@@ -66,9 +66,9 @@ async def list_user_workouts(
     response_model=WorkoutRead,
     responses=problem_responses(401, 404),
 )
-async def get_workout(workout: WorkoutDep) -> WorkoutRead:
+async def get_workout(workout: WorkoutDep, user: CurrentUser) -> WorkoutRead:
     """A workout you may see (else 404), with each set's exercise name."""
-    return await workouts.read(workout)
+    return await workouts.read(workout, user)
 
 
 @router.patch(
@@ -82,7 +82,9 @@ async def update_workout(
 ) -> WorkoutRead:
     """Change your own workout (`sets` replaces them all; `visibility`); totals are
     recomputed."""
-    return await workouts.read(await workouts.update(workout=workout, changes=changes, actor=user))
+    return await workouts.read(
+        await workouts.update(workout=workout, changes=changes, actor=user), user
+    )
 
 
 @router.delete(

@@ -98,6 +98,9 @@ class WorkoutRead(BaseModel):
     exercises_count: int
     volume_kg: float = Field(description="Σ reps × weight_kg over the sets")
     visibility: Visibility = Field(default="public", description="public, friends or private")
+    likes: int = Field(default=0, description="How many users liked it")
+    comments: int = Field(default=0, description="How many comments it has")
+    liked_by_me: bool = Field(default=False, description="Whether you liked it")
     revision: int
     created_at: datetime
     updated_at: datetime

@@ -21,6 +21,7 @@ from service import events
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.exercises import service as exercises
 from service.leaderboards.buckets import day_of
+from service.likes import service as likes
 from service.pagination import Page, PageParams, fetch_page
 from service.queries import DESC, QueryShape, Shapes
 from service.social import access
@@ -111,6 +112,8 @@ def _to_read(workout: Workout, names: dict[PydanticObjectId, str]) -> WorkoutRea
         sets_count=workout.sets_count,
         exercises_count=workout.exercises_count,
         volume_kg=workout.volume_kg,
+        likes=workout.likes_count,
+        comments=workout.comments_count,
         visibility=workout.visibility,
         revision=workout.revision,
         created_at=workout.created_at,
@@ -118,14 +121,16 @@ def _to_read(workout: Workout, names: dict[PydanticObjectId, str]) -> WorkoutRea
     )
 
 
-async def to_reads(workouts: list[Workout]) -> list[WorkoutRead]:
-    """Read schemas with each set's exercise name (one lookup for all of them)."""
+async def to_reads(workouts: list[Workout], viewer: User | None = None) -> list[WorkoutRead]:
+    """Read schemas with each set's exercise name (one lookup for all of them) and whether
+    `viewer` liked each (one `_id $in` read of the page's like ids)."""
     names = await exercises.names(s.exercise_id for w in workouts for s in w.sets)
-    return [_to_read(w, names) for w in workouts]
+    liked = await likes.liked_by(viewer, "workout", [w.id for w in workouts])
+    return [_to_read(w, names).model_copy(update={"liked_by_me": w.id in liked}) for w in workouts]
 
 
-async def read(workout: Workout) -> WorkoutRead:
-    return (await to_reads([workout]))[0]
+async def read(workout: Workout, viewer: User | None = None) -> WorkoutRead:
+    return (await to_reads([workout], viewer))[0]
 
 
 async def get(workout_id: PydanticObjectId) -> Workout:
@@ -175,7 +180,7 @@ async def search(*, filters: WorkoutFilters, page: PageParams, viewer: User) -> 
         found = await fetch_page(WORKOUTS_VISIBLE, criteria, page)
     else:
         found = await fetch_page(WORKOUTS, criteria, page)
-    return found.page(await to_reads(found.rows))
+    return found.page(await to_reads(found.rows, viewer))
 
 
 # --- validation and derived numbers -----------------------------------------------------------
