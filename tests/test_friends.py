@@ -450,3 +450,20 @@ async def test_demo_friends_fill_runner001s_lists_and_rerun_adds_nothing(
     assert r.json()["total"] == 1
     assert await friends_service.friends_count_drift() == {}
     assert 2 <= first["friendships"] / len(users) <= 4  # a handful each
+
+
+async def test_friends_count_drift_is_reported_and_repaired(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    from beanie import PydanticObjectId
+
+    ann, bob, eve = await api.user(), await api.user(), await api.user()
+    await befriend(client, ann, bob)
+    users = User.get_motor_collection()
+    await users.update_one({"_id": PydanticObjectId(ann.id)}, {"$set": {"friends_count": 7}})
+    await users.update_one({"_id": PydanticObjectId(eve.id)}, {"$set": {"friends_count": -1}})
+    expected = {PydanticObjectId(ann.id): (7, 1), PydanticObjectId(eve.id): (-1, 0)}
+    assert await friends_service.friends_count_drift() == expected
+    assert await friends_service.friends_count_drift() == expected  # verify changes nothing
+    assert await friends_service.friends_count_drift(repair=True) == expected
+    await assert_counts_match_rows(client, ann, bob, eve)

@@ -351,11 +351,18 @@ async def blocks(*, user: User, page: PageParams) -> Page[BlockRead]:
 
 async def friends_count_drift(*, repair: bool = False) -> dict[PydanticObjectId, tuple[int, int]]:
     """Users whose `friends_count` differs from their friendship rows: {id: (stored, actual)}.
-    With `repair`, the stored counts are set to the actual ones."""
-    actual: dict[PydanticObjectId, int] = {}
-    async for row in Friendship.get_motor_collection().find({}, {"users": 1}):
-        for user_id in row["users"]:
-            actual[user_id] = actual.get(user_id, 0) + 1
+
+    The actual counts are grouped on the server (one row per user with friends); users are
+    streamed. With `repair`, each drifted count is set by compare-and-set (only if it still
+    holds the value read), so a concurrent `$inc` is never overwritten.
+    """
+    pipeline: list[dict[str, Any]] = [
+        {"$unwind": "$users"},
+        {"$group": {"_id": "$users", "n": {"$sum": 1}}},
+    ]
+    actual = {
+        row["_id"]: row["n"] async for row in Friendship.get_motor_collection().aggregate(pipeline)
+    }
     users = User.get_motor_collection()
     drift: dict[PydanticObjectId, tuple[int, int]] = {}
     async for doc in users.find({}, {"friends_count": 1}):
@@ -363,8 +370,10 @@ async def friends_count_drift(*, repair: bool = False) -> dict[PydanticObjectId,
         if stored != real:
             drift[doc["_id"]] = (stored, real)
     if repair:
-        for user_id, (_, real) in drift.items():
-            await users.update_one({"_id": user_id}, {"$set": {"friends_count": real}})
+        for user_id, (stored, real) in drift.items():
+            await users.update_one(
+                {"_id": user_id, "friends_count": stored}, {"$set": {"friends_count": real}}
+            )
     return drift
 
 
