@@ -15,12 +15,20 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from documents.clock import utcnow
 
 ReportKind = Literal["post", "comment", "user"]
+ContextKind = Literal["post", "run", "workout"]
 ReportStatus = Literal["open", "resolved"]
 ReportAction = Literal["dismiss", "remove"]
 
 
 class ReportSubject(BaseModel):
     kind: ReportKind
+    id: PydanticObjectId
+
+
+class ReportContext(BaseModel):
+    """What a reported comment is on: deleting that deletes the comment (and resolves)."""
+
+    kind: ContextKind
     id: PydanticObjectId
 
 
@@ -32,6 +40,7 @@ class Report(Document):
     reporter_id: PydanticObjectId
     subject: ReportSubject
     subject_owner_id: PydanticObjectId  # the author of the post or comment, or the user
+    context: ReportContext | None = None  # a comment's post, run or workout
     reason: str  # 1-1,000 characters
     status: ReportStatus = "open"
     open_key: str | None = None
@@ -60,6 +69,8 @@ class Report(Document):
                 [("subject.id", ASCENDING), ("subject.kind", ASCENDING), ("status", ASCENDING)],
                 name="subject",
             ),
+            # a post, run or workout deleted takes its comments along: their open reports resolve
+            IndexModel([("context.id", ASCENDING), ("status", ASCENDING)], name="context"),
             IndexModel([("reporter_id", ASCENDING)], name="reporter"),
             IndexModel([("subject_owner_id", ASCENDING)], name="subject_owner"),
         ]

@@ -221,6 +221,38 @@ async def test_content_deleted_by_its_author_resolves_its_reports(
     assert (item["action"], item["resolved_by"]) == ("remove", None)
 
 
+async def test_comments_deleted_with_their_run_or_post_resolve_their_reports(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    runner, troll, reporter, admin = (
+        await api.user(city="Paris"),
+        await api.user(),
+        await api.user(),
+        await api.admin(),
+    )
+    run = await api.run(runner)
+    r = await client.post(
+        f"/runs/{run['id']}/comments", json={"text": "spam"}, headers=troll.headers
+    )
+    assert r.status_code == 201, r.text
+    on_run = r.json()["id"]
+    post_id = await post_of(client, runner)
+    on_post = await comment_on(client, post_id, troll)
+    for comment_id in (on_run, on_post):
+        assert (await report(client, reporter, "comment", comment_id)).status_code == 201
+    contexts = {i["subject"]["id"]: i["context"] for i in await queue(client, admin)}
+    assert contexts == {
+        on_run: {"kind": "run", "id": run["id"]},
+        on_post: {"kind": "post", "id": post_id},
+    }
+    assert (await client.delete(f"/runs/{run['id']}", headers=runner.headers)).status_code == 204
+    assert [i["subject"]["id"] for i in await queue(client, admin)] == [on_post]
+    assert (await client.delete(f"/posts/{post_id}", headers=runner.headers)).status_code == 204
+    assert await queue(client, admin) == []
+    resolved = await queue(client, admin, "resolved")
+    assert {(i["action"], i["resolved_by"]) for i in resolved} == {("remove", None)}
+
+
 async def test_removing_a_user_deletes_the_account_and_reports_about_it(
     api: Api, client: httpx.AsyncClient
 ) -> None:

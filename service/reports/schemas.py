@@ -43,6 +43,9 @@ class ReportRead(BaseModel):
     reporter: UserRef
     subject: ReportSubjectRead
     subject_owner: UserRef = Field(description="The author of the post or comment, or the user")
+    context: ReportSubjectRead | None = Field(
+        description="A reported comment's post, run or workout; null for posts and users"
+    )
     reason: str
     status: ReportStatus
     created_at: datetime

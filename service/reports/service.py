@@ -7,8 +7,9 @@
   at once, one gets 409). `remove` then deletes the content through its owner's service
   (service.posts / service.comments delete, the account deletion for a user) and resolves every
   other open report on it; if the removal is refused (the last admin: 409) the claim is undone.
-- Content deleted otherwise (its author, a cascade announcing post_deleted / comment_deleted)
-  resolves its open reports with action `remove` and no admin. Deleting an account removes
+- Content deleted otherwise (its author, a cascade announcing post_deleted / comment_deleted;
+  comments going with their post, run or workout: the report's `context`) resolves its open
+  reports with action `remove` and no admin. Deleting an account removes
   the reports it made and those about it or its content.
 """
 
@@ -23,9 +24,9 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from documents import Comment, Post, Report, User
+from documents import Comment, Post, Report, Run, User, Workout
 from documents.clock import utcnow
-from documents.report import ReportAction, ReportStatus, open_key
+from documents.report import ReportAction, ReportContext, ReportStatus, open_key
 from service import events
 from service.errors import AppError, Conflict, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
@@ -86,6 +87,9 @@ async def to_reads(reports: list[Report]) -> list[ReportRead]:
             reporter=_ref(names, r.reporter_id),
             subject=ReportSubjectRead(kind=r.subject.kind, id=str(r.subject.id)),
             subject_owner=_ref(names, r.subject_owner_id),
+            context=None
+            if r.context is None
+            else ReportSubjectRead(kind=r.context.kind, id=str(r.context.id)),
             reason=r.reason,
             status=r.status,
             created_at=r.created_at,
@@ -109,8 +113,11 @@ async def list_reports(*, status: ReportStatus, page: PageParams) -> Page[Report
 # --- reporting --------------------------------------------------------------------------------
 
 
-async def _owner_of(kind: str, subject_id: PydanticObjectId, reporter: User) -> PydanticObjectId:
-    """The owner of a subject the reporter may see, else NotFound (as for any read)."""
+async def _owner_of(
+    kind: str, subject_id: PydanticObjectId, reporter: User
+) -> tuple[PydanticObjectId, ReportContext | None]:
+    """The owner of a subject the reporter may see (and a comment's context), else NotFound
+    (as for any read)."""
     from service.posts import subjects  # the shared "what comments and likes attach to"
 
     if kind == "user":
@@ -118,9 +125,9 @@ async def _owner_of(kind: str, subject_id: PydanticObjectId, reporter: User) -> 
         if user is None:
             raise NotFound(f"User {subject_id} not found")
         assert user.id is not None
-        return user.id
+        return user.id, None
     if kind == "post":
-        return (await subjects.visible("post", str(subject_id), reporter)).owner_id
+        return (await subjects.visible("post", str(subject_id), reporter)).owner_id, None
     comment = await Comment.get(subject_id)
     if comment is None:
         raise NotFound("Comment not found")
@@ -128,13 +135,13 @@ async def _owner_of(kind: str, subject_id: PydanticObjectId, reporter: User) -> 
         await subjects.visible(comment.subject_kind, str(comment.subject_id), reporter)
     except NotFound:
         raise NotFound("Comment not found") from None
-    return comment.user_id
+    return comment.user_id, ReportContext(kind=comment.subject_kind, id=comment.subject_id)
 
 
 async def create(*, data: ReportCreate, reporter: User, settings: Settings) -> Report:
     assert reporter.id is not None
     kind, subject_id = data.subject.kind, data.subject.id
-    owner_id = await _owner_of(kind, subject_id, reporter)
+    owner_id, context = await _owner_of(kind, subject_id, reporter)
     if owner_id == reporter.id:
         what = "yourself" if kind == "user" else f"your own {kind}"
         raise Unprocessable(f"You cannot report {what}", loc=("body", "subject"))
@@ -154,6 +161,7 @@ async def create(*, data: ReportCreate, reporter: User, settings: Settings) -> R
         reporter_id=reporter.id,
         subject=data.subject,
         subject_owner_id=owner_id,
+        context=context,
         reason=data.reason,
         open_key=key,
         created_at=utcnow(),
@@ -262,9 +270,26 @@ async def _resolve_open_about(
 # --- listeners --------------------------------------------------------------------------------
 
 
+async def _resolve_comments_on(context_id: PydanticObjectId | None) -> None:
+    """Comments go with their post, run or workout (without comment_deleted each)."""
+    await Report.get_motor_collection().update_many(
+        {"context.id": context_id, "status": "open"},
+        {"$set": _resolution("remove", _removing_admin.get())},
+    )
+
+
 async def _post_deleted(*, post: Post, **_: Any) -> None:
     assert post.id is not None
     await _resolve_open_about("post", post.id, _removing_admin.get())
+    await _resolve_comments_on(post.id)
+
+
+async def _run_deleted(*, run: Run, **_: Any) -> None:
+    await _resolve_comments_on(run.id)
+
+
+async def _workout_deleted(*, workout: Workout, **_: Any) -> None:
+    await _resolve_comments_on(workout.id)
 
 
 async def _comment_deleted(*, comment: Comment, **_: Any) -> None:
@@ -281,6 +306,8 @@ async def _user_deleted(*, user: User, **_: Any) -> None:
 def connect() -> None:
     events.post_deleted.connect(_post_deleted)
     events.comment_deleted.connect(_comment_deleted)
+    events.run_deleted.connect(_run_deleted)
+    events.workout_deleted.connect(_workout_deleted)
     events.user_deleted.connect(_user_deleted)
 
 
