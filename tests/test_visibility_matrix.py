@@ -103,12 +103,14 @@ class Probe:
     kind: str  # detail (200 seen / 404 not), list (the id among the items), route, gpx
     item_id: str = ""
     params: tuple[tuple[str, Any], ...] = ()
+    # posts, comments and likes are read without a token too (anonymous: public only)
+    token_needed: bool = True
 
 
 async def seen(client: httpx.AsyncClient, viewer: Account | None, probe: Probe) -> bool:
     headers = viewer.headers if viewer else {}
     r = await client.get(probe.path, params=dict(probe.params), headers=headers)
-    if viewer is None:
+    if viewer is None and probe.token_needed:
         assert_problem(r, 401)
         return False
     if probe.kind == "list":
@@ -141,6 +143,8 @@ class Kind:
     probes: Callable[[World, str], list[Probe]]
     # an extra rule on top of SEES (hide_route: only the owner), by viewer
     only_owner: bool = False
+    # readable without a token (posts, comments, likes): anonymous sees public ones
+    anonymous_public: bool = False
 
 
 async def make_run(world: World, visibility: str, **fields: Any) -> str:
@@ -232,6 +236,81 @@ def records_probes(world: World, user_id: str) -> list[Probe]:
     return [Probe("GET /users/{id}/records", f"/users/{user_id}/records", "detail")]
 
 
+async def make_post(world: World, visibility: str) -> str:
+    r = await world.client.post(
+        "/posts", json={"text": "hello", "visibility": visibility}, headers=world.owner.headers
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["visibility"] == visibility
+    return str(r.json()["id"])
+
+
+def post_probes(world: World, post_id: str) -> list[Probe]:
+    owner = world.owner.id
+    return [
+        Probe("GET /posts/{id}", f"/posts/{post_id}", "detail", token_needed=False),
+        Probe(
+            "GET /users/{id}/posts",
+            f"/users/{owner}/posts",
+            "list",
+            post_id,
+            (("limit", 100),),
+            token_needed=False,
+        ),
+    ]
+
+
+async def _commented(world: World, path: str) -> None:
+    """The owner comments on and likes their own thing (a comment/like to see, or not)."""
+    r = await world.client.post(
+        f"{path}/comments", json={"text": "mine"}, headers=world.owner.headers
+    )
+    assert r.status_code == 201, r.text
+    r = await world.client.put(f"{path}/likes", headers=world.owner.headers)
+    assert r.status_code == 204, r.text
+
+
+async def make_commented_post(world: World, visibility: str) -> str:
+    post_id = await make_post(world, visibility)
+    await _commented(world, f"/posts/{post_id}")
+    return f"/posts/{post_id}"
+
+
+async def make_commented_run(world: World, visibility: str) -> str:
+    run_id = await make_run(world, visibility)
+    await _commented(world, f"/runs/{run_id}")
+    return f"/runs/{run_id}"
+
+
+async def make_commented_workout(world: World, visibility: str) -> str:
+    workout_id = await make_workout(world, visibility)
+    await _commented(world, f"/workouts/{workout_id}")
+    return f"/workouts/{workout_id}"
+
+
+def comment_probes(world: World, subject_path: str) -> list[Probe]:
+    """A comment is seen exactly when its subject is: the subject's comment list answers."""
+    return [
+        Probe(
+            f"GET {subject_path.split('/')[1]}/{{id}}/comments",
+            f"{subject_path}/comments",
+            "detail",
+            token_needed=False,
+        ),
+    ]
+
+
+def like_probes(world: World, subject_path: str) -> list[Probe]:
+    return [
+        Probe(
+            f"GET {subject_path.split('/')[1]}/{{id}}/likes",
+            f"{subject_path}/likes",
+            "detail",
+            token_needed=False,
+        ),
+    ]
+
+
 KINDS = [
     Kind("run", make_run, run_probes),
     Kind("route", make_routed_run, route_probes),
@@ -239,12 +318,20 @@ KINDS = [
     Kind("workout", make_workout, workout_probes),
     Kind("stats", make_summary, stats_probes),
     Kind("records", make_summary, records_probes),
+    Kind("post", make_post, post_probes, anonymous_public=True),
+    Kind("comment on a post", make_commented_post, comment_probes, anonymous_public=True),
+    Kind("comment on a run", make_commented_run, comment_probes, anonymous_public=True),
+    Kind("comment on a workout", make_commented_workout, comment_probes, anonymous_public=True),
+    Kind("likes of a post", make_commented_post, like_probes, anonymous_public=True),
+    Kind("likes of a run", make_commented_run, like_probes, anonymous_public=True),
 ]
 
 
 def expected(kind: Kind, viewer: str, visibility: str) -> bool:
     if kind.only_owner:
         return viewer == "owner"
+    if viewer == "anonymous" and kind.anonymous_public:
+        return visibility == "public"
     return visibility in SEES[viewer]
 
 
