@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from tests.test_friends import (
     befriend,
     friend_ids,
     pending,
+    yielding_database,  # noqa: F401  (a fixture)
 )
 
 
@@ -176,3 +178,24 @@ async def test_user_blocked_hook(client: httpx.AsyncClient, api: Api) -> None:
         events.user_blocked.handlers.remove(record)
     assert len(seen) == 1
     assert (str(seen[0]["blocker_id"]), str(seen[0]["blocked_id"])) == (me.id, pest.id)
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_a_request_racing_a_block_leaves_no_request(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    for _ in range(6):
+        me, pest = await api.user(), await api.user()
+        asked, blocked = await asyncio.gather(ask(client, pest, me), block(client, me, pest))
+        assert blocked.status_code == 204
+        assert asked.status_code in (201, 404), asked.text
+        assert await FriendRequest.count() == 0
+        assert await pending(client, me, "incoming") == []
+
+
+@pytest.mark.usefixtures("yielding_database")
+async def test_a_double_click_sends_one_request(client: httpx.AsyncClient, api: Api) -> None:
+    ann, bob = await api.user(), await api.user()
+    responses = await asyncio.gather(*(ask(client, ann, bob) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert len(await pending(client, bob, "incoming")) == 1

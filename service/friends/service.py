@@ -214,6 +214,7 @@ async def send_request(
         # a block or a friendship that landed meanwhile takes the request back
         if await is_blocked_between(user.id, target_id) or await Friendship.find_one({"_id": key}):
             await FriendRequest.get_motor_collection().delete_one({"_id": request.id})
+            await _refuse_if_blocked(user, target_id)  # the block's answer; else "friends"
             continue
         await events.friend_request_sent.emit(request=request)
         return await _request_read(request)
