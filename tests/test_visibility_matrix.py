@@ -518,3 +518,31 @@ async def test_rows_stored_before_visibility_existed_read_as_public(
         ):
             for probe in probes(world, item):
                 assert await seen(client, viewer, probe), (kind, probe.name, name)
+
+
+async def test_one_owners_list_reads_through_the_visibility_index(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    """A stranger's or a friend's page of one runner's runs/workouts is a range of
+    `user_visibility_started` (only the visible levels are walked); everyone's list is the
+    `$or` shape whose branches each have an index."""
+    from service import queries
+    from service.social import access
+    from service.workouts import service as workouts
+
+    world = await make_world(client, api)
+    owner_id = PydanticObjectId(world.owner.id)
+    for name in ("stranger", "friend", "blocked"):
+        account = world.viewers[name]
+        assert account is not None
+        viewer = await User.get(PydanticObjectId(account.id))
+        criteria = await access.list_criteria(viewer, owner_id)
+        assert queries.RUNS.pick({"user_id": owner_id, **criteria}) is queries.RUNS_OF_USER_VISIBLE
+        assert workouts.WORKOUTS.pick({"user_id": owner_id, **criteria}) is (
+            workouts.WORKOUTS_OF_USER_VISIBLE
+        )
+        everyone = await access.list_criteria(viewer, None)
+        assert queries.RUNS_VISIBLE.fits(everyone)
+        assert workouts.WORKOUTS_VISIBLE.fits(everyone)
+    owner = await User.get(owner_id)
+    assert await access.list_criteria(owner, owner_id) == {}  # the user_started index
