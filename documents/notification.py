@@ -67,6 +67,8 @@ class Notification(Document):
                 ],
                 name="user_read_created",
             ),
+            # a post, run or workout deleted takes the notifications about it along
+            IndexModel([("subject.id", ASCENDING), ("subject.kind", ASCENDING)], name="subject"),
             # deleting an account removes what it caused; a block removes the pair's
             IndexModel([("actor_id", ASCENDING), ("user_id", ASCENDING)], name="actor_user"),
             IndexModel(

@@ -133,6 +133,24 @@ async def test_likes_on_runs_notify_too(api: Api, client: httpx.AsyncClient) -> 
     assert [i["subject"] for i in items] == [{"kind": "run", "id": run["id"]}]
 
 
+async def test_deleting_a_post_or_run_removes_the_notifications_about_it(
+    api: Api, client: httpx.AsyncClient, social: Social
+) -> None:
+    owner, fan = await api.user(city="Paris"), await api.user()
+    post_id, kept = await social.post(owner), await social.post(owner)
+    run = await api.run(owner)
+    await social.like(post_id, fan)
+    await social.comment(post_id, fan)
+    await social.like(kept, fan)
+    r = await client.put(f"/runs/{run['id']}/likes", headers=fan.headers)
+    assert r.status_code == 204, r.text
+
+    assert (await client.delete(f"/posts/{post_id}", headers=owner.headers)).status_code == 204
+    assert (await client.delete(f"/runs/{run['id']}", headers=owner.headers)).status_code == 204
+    items = [i for i in (await listed(client, owner))["items"] if i["actor"] is not None]
+    assert [(i["kind"], i["subject"]["id"]) for i in items] == [("like", kept)]
+
+
 async def test_a_like_notifies_once_even_after_unlike_and_relike(
     api: Api, client: httpx.AsyncClient, social: Social
 ) -> None:

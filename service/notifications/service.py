@@ -5,7 +5,8 @@
   creation), and at most once per event `key` (unique index): a like notifies once per like id
   (an unlike keeps the notification, a re-like does not notify again), a badge once per award,
   a challenge once per completion, a goal once per goal and week.
-- Deleting a comment removes its notification; a block removes the pair's notifications both
+- Deleting a comment removes its notification, deleting a post, run or workout the
+  notifications about it (likes, comments); a block removes the pair's notifications both
   ways; deleting an account removes the notifications it received and those it caused.
 - Kept 90 days (TTL index on created_at; a TTL option is fixed at index creation).
 - `unread_count` is an index count on `user_read_created`, capped at UNREAD_COUNT_CAP.
@@ -263,6 +264,24 @@ async def _goal_met(
     )
 
 
+async def _subject_deleted(kind: str, subject_id: Any) -> None:
+    await Notification.get_motor_collection().delete_many(
+        {"subject.id": str(subject_id), "subject.kind": kind}
+    )
+
+
+async def _post_deleted(*, post: Any, **_: Any) -> None:
+    await _subject_deleted("post", post.id)
+
+
+async def _run_deleted(*, run: Any, **_: Any) -> None:
+    await _subject_deleted("run", run.id)
+
+
+async def _workout_deleted(*, workout: Any, **_: Any) -> None:
+    await _subject_deleted("workout", workout.id)
+
+
 async def _user_blocked(*, blocker_id: Any, blocked_id: Any, **_: Any) -> None:
     a, b = _oid(blocker_id), _oid(blocked_id)
     await Notification.get_motor_collection().delete_many(
@@ -282,6 +301,9 @@ def connect() -> None:
     events.like_added.connect(_like_added)
     events.comment_added.connect(_comment_added)
     events.comment_deleted.connect(_comment_deleted)
+    events.post_deleted.connect(_post_deleted)
+    events.run_deleted.connect(_run_deleted)
+    events.workout_deleted.connect(_workout_deleted)
     events.invitation_created.connect(_invitation_created)
     events.badge_earned.connect(_badge_earned)
     events.challenge_completed.connect(_challenge_completed)
