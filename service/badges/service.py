@@ -104,8 +104,14 @@ def to_read(badge: Badge | dict[str, Any]) -> BadgeRead:
 
 async def seed_catalogue() -> int:
     """Insert the seeded badges missing by key ($setOnInsert): a restart adds nothing and never
-    overwrites an admin's edit; returns how many were added."""
+    overwrites an admin's edit; returns how many were added. A restart on a seeded catalogue
+    costs one read (index `key_unique`) and writes nothing."""
     now = utcnow()
+    collection = Badge.get_motor_collection()
+    keys = [seed.key for seed in SEEDED_BADGES]
+    present = {
+        doc["key"] async for doc in collection.find({"key": {"$in": keys}}, {"_id": 0, "key": 1})
+    }
     ops = [
         UpdateOne(
             {"key": seed.key},
@@ -127,9 +133,13 @@ async def seed_catalogue() -> int:
             upsert=True,
         )
         for seed in SEEDED_BADGES
+        if seed.key not in present
     ]
+    if not ops:
+        forget_catalogue()  # a catalogue this process read before (another database) is stale
+        return 0
     try:
-        result = await Badge.get_motor_collection().bulk_write(ops, ordered=False)
+        result = await collection.bulk_write(ops, ordered=False)
     except BulkWriteError as exc:  # two processes starting together: the unique key keeps one
         details = exc.details or {}
         if any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", [])):

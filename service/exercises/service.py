@@ -73,8 +73,17 @@ async def seed_catalogue() -> int:
     Keyed by (owner_id None, name_key), inserted only when missing ($setOnInsert), in one bulk
     write: a restart adds nothing and never overwrites an admin's edit of a standard exercise.
     Two processes starting together may race on one key: the unique index keeps one.
+    A restart on a seeded catalogue costs one read (index `owner_name_unique`) and writes nothing.
     """
     now = utcnow()
+    collection = Exercise.get_motor_collection()
+    keys = [name_key(standard.name) for standard in STANDARD_EXERCISES]
+    present = {
+        doc["name_key"]
+        async for doc in collection.find(
+            {"owner_id": None, "name_key": {"$in": keys}}, {"_id": 0, "name_key": 1}
+        )
+    }
     ops = [
         UpdateOne(
             {"owner_id": None, "name_key": name_key(standard.name)},
@@ -93,8 +102,10 @@ async def seed_catalogue() -> int:
             upsert=True,
         )
         for standard in STANDARD_EXERCISES
+        if name_key(standard.name) not in present
     ]
-    collection = Exercise.get_motor_collection()
+    if not ops:
+        return 0
     try:
         result = await collection.bulk_write(ops, ordered=False)
     except BulkWriteError as exc:
