@@ -35,7 +35,7 @@ import itertools
 import math
 import operator
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -434,6 +434,15 @@ def install() -> None:
                 x.__class__ in _SCALARS for item in value for x in item
             ):
                 return [list(item) for item in value]
+            if all(item.__class__ is datetime for item in value):
+                # a route's timestamps: already UTC at millisecond precision, the stored value
+                # is the same moment made naive (mongomock's patch otherwise)
+                return [
+                    t.replace(tzinfo=None)
+                    if t.tzinfo is UTC and not t.microsecond % 1000
+                    else original_patch(t)
+                    for t in value
+                ]
             return [patch_datetime(item) for item in value]
         if kind in _SCALARS:
             return value

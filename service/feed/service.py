@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -46,6 +47,19 @@ log = logging.getLogger(__name__)
 POST_EXCERPT_CHARS = 500
 LIKEABLE: dict[str, Any] = {"run": Run, "workout": Workout, "post": Post}
 CURSOR_KEYS = ("at", "_id")
+# How far back from the page's top (the cursor's time, or now) each try of the feed's query
+# looks: a busy feed fills its page in the newest hour, a quiet one after a few wider tries; the
+# last try has no lower bound. A try that finds more than a page is the answer (every row older
+# than its window is older than all of its rows), so pages are exactly those of the unbounded
+# query; each try is one index range per author of the same `actor_at` walk, bounded by `at`.
+WINDOWS: tuple[timedelta | None, ...] = (
+    timedelta(hours=1),
+    timedelta(hours=16),
+    timedelta(days=10),
+    timedelta(days=160),
+    timedelta(days=2560),
+    None,
+)
 
 FEED = QueryShape(
     "feed",
@@ -53,6 +67,7 @@ FEED = QueryShape(
     equality=("actor_id",),
     sort=(("at", DESC),),
     index="actor_at",
+    range=("at",),
     residual=("visibility",),
     why="which visibilities of each author the caller may see (own: all; friends: public and "
     "friends; followed: public) is tested on the rows of the authors' index ranges",
@@ -354,19 +369,19 @@ async def feed(*, user: User, limit: int, cursor: str | None, max_follows: int) 
     seen: list[dict[str, Any]] = [{"actor_id": me}, {"visibility": "public"}]
     if friends:
         seen.append({"actor_id": {"$in": friends}, "visibility": "friends"})
-    criteria = FEED.check({"actor_id": {"$in": authors}, "$or": seen})
-    query: dict[str, Any] = dict(criteria)
-    if after is not None:
-        # the same rows as the $or alone; the top-level bound lets the index walk start there
-        query["at"] = {"$lte": after[0]}
-        query["$and"] = [{"$or": query.pop("$or")}, keyset(FEED.order, after)]
-    rows = (
-        await FeedItem.get_motor_collection()
-        .find(query)
-        .sort(FEED.order)
-        .limit(limit + 1)
-        .to_list(None)
-    )
+    top = after[0] if after is not None else utcnow()
+    collection = FeedItem.get_motor_collection()
+    rows: list[dict[str, Any]] = []
+    for window in WINDOWS:
+        criteria: dict[str, Any] = {"actor_id": {"$in": authors}, "$or": seen}
+        if window is not None:
+            criteria["at"] = {"$gte": top - window}
+        FEED.check(criteria)
+        if after is not None:
+            criteria["$and"] = [{"$or": criteria.pop("$or")}, keyset(FEED.order, after)]
+        rows = await collection.find(criteria).sort(FEED.order).limit(limit + 1).to_list(None)
+        if len(rows) > limit:
+            break  # every row older than the window is older than these
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
