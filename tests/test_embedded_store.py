@@ -347,3 +347,23 @@ def test_documents_are_stored_like_mongomock_stores_them() -> None:
         moment.replace(microsecond=123000),
         (moment + timedelta(seconds=1)).replace(microsecond=124000),
     ]
+
+
+def test_a_list_of_timestamps_is_stored_like_mongomock_stores_it() -> None:
+    """The fast path for a route's timestamps (UTC, millisecond precision: made naive) gives
+    mongomock's own copy, and other offsets or finer precision still go its way."""
+    from datetime import timezone
+
+    moment = datetime(2024, 3, 1, 7, 0, 0, 123000, tzinfo=UTC)
+    lists = [
+        [moment + timedelta(seconds=i) for i in range(5)],
+        [moment, moment.astimezone(timezone(timedelta(hours=2))), moment.replace(microsecond=5)],
+        [moment, moment.replace(tzinfo=None), moment.replace(tzinfo=timezone(timedelta(0), "Z"))],
+    ]
+    for timestamps in lists:
+        document = {"_id": ObjectId(), "timestamps": timestamps}
+        patched = helpers.patch_datetime_awareness_in_document(document)
+        original = ORIGINAL["patch_datetime"](document)
+        assert patched == original
+        assert repr(patched) == repr(original)
+        assert all(t.tzinfo is None for t in patched["timestamps"])

@@ -14,7 +14,7 @@ import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
@@ -28,7 +28,7 @@ from service import events
 from service.errors import Conflict, PayloadTooLarge, Unprocessable
 from service.imports import parsing
 from service.imports.errors import NO_TIMES, ImportFileError
-from service.imports.model import ParsedActivity, ParsedFile, TrackPoint
+from service.imports.model import ParsedActivity, ParsedFile
 from service.runs import routes, splits
 from service.runs import service as runs
 from service.runs.limits import MAX_ELEVATION_GAIN_M, check_plausible, round_to_metres
@@ -215,15 +215,6 @@ def _heart_rate(value: int | None) -> int | None:
     return int(value) if value is not None and MIN_HEART_RATE <= value <= MAX_HEART_RATE else None
 
 
-def _positioned(point: TrackPoint) -> bool:
-    return (
-        point.lon is not None
-        and point.lat is not None
-        and -180 <= point.lon <= 180
-        and -90 <= point.lat <= 90
-    )
-
-
 def _route(
     *,
     run_id: PydanticObjectId,
@@ -234,38 +225,63 @@ def _route(
 ) -> dict[str, Any] | None:
     """The `run_routes` document of the activity's positioned points; None without a route."""
     assert user_id is not None
-    points = [p for p in activity.points if _positioned(p)]
-    if not points:
+    # one pass over the points (a 20,000-point track: every extra pass and call shows)
+    coordinates: list[list[float]] = []
+    times: list[datetime | None] = []
+    distances: list[float] | None = []
+    heart_rates: list[int | None] = []
+    elevations: list[float | None] = []
+    antipodal = False
+    last: list[float] | None = None
+    for p in activity.points:
+        lon, lat = p.lon, p.lat
+        if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            continue
+        position = [lon, lat]
+        if last is not None and last[1] == -lat and not antipodal:
+            antipodal = _antipodal(last, position)
+        coordinates.append(position)
+        last = position
+        times.append(p.time)
+        if distances is not None:
+            d = p.distance_m
+            if d is None:
+                distances = None  # stored only when every position has one
+            else:
+                distances.append(round(float(d), 2))
+        h = p.heart_rate
+        heart_rates.append(
+            int(h) if h is not None and MIN_HEART_RATE <= h <= MAX_HEART_RATE else None
+        )
+        e = p.elevation_m
+        elevations.append(e if e is not None and MIN_ELEVATION_M <= e <= MAX_ELEVATION_M else None)
+    if not coordinates:
         return None  # a treadmill or indoor activity: a run without a route
-    coordinates = [[p.lon, p.lat] for p in points]
     first = coordinates[0]
-    if len(points) < 2 or all(c == first for c in coordinates):
+    if len(coordinates) < 2 or all(c == first for c in coordinates):
         warnings.append(f"{where}: fewer than two distinct positions, stored without a route")
         return None
-    for a, b in itertools.pairwise(coordinates):
-        if _antipodal(a, b):  # a 2dsphere index cannot store such an edge
-            warnings.append(f"{where}: the track jumps to the antipodes, stored without a route")
-            return None
+    if antipodal:  # a 2dsphere index cannot store such an edge
+        warnings.append(f"{where}: the track jumps to the antipodes, stored without a route")
+        return None
 
     timestamps = None
-    times = [p.time for p in points]
     if all(t is not None for t in times):
-        stored = [as_stored(t) for t in times if t is not None]
+        stored: list[datetime] = []
+        for t in times:
+            assert t is not None
+            # the parser's times are UTC at BSON precision already: as_stored would copy each
+            stored.append(t if t.tzinfo is UTC and not t.microsecond % 1000 else as_stored(t))
         if all(a <= b for a, b in itertools.pairwise(stored)):
             timestamps = stored
     if timestamps is None and any(t is not None for t in times):
         warnings.append(f"{where}: the route's times are incomplete, stored without times")
 
-    distances = None
-    if all(p.distance_m is not None for p in points):
-        distances = [round(float(p.distance_m), 2) for p in points if p.distance_m is not None]
-
-    heart_rates = [_heart_rate(p.heart_rate) for p in points]
     return routes.document(
         run_id=run_id,
         user_id=user_id,
-        coordinates=coordinates,  # type: ignore[arg-type]
-        elevations=_elevations(points),
+        coordinates=coordinates,
+        elevations=_elevations(elevations),
         timestamps=timestamps,
         heart_rates=heart_rates if any(h is not None for h in heart_rates) else None,
         distances=distances,
@@ -276,15 +292,9 @@ def _antipodal(a: list[Any], b: list[Any]) -> bool:
     return bool(a[1] == -b[1] and (abs(a[1]) == 90 or abs(abs(a[0] - b[0]) - 180) < 1e-9))
 
 
-def _elevations(points: list[TrackPoint]) -> list[float] | None:
+def _elevations(values: list[float | None]) -> list[float] | None:
     """One elevation per position, or None when the track has none: a missing one (a dropped
     placeholder) takes the previous known value, leading ones the first known."""
-    values = [
-        p.elevation_m
-        if p.elevation_m is not None and MIN_ELEVATION_M <= p.elevation_m <= MAX_ELEVATION_M
-        else None
-        for p in points
-    ]
     known = next((v for v in values if v is not None), None)
     if known is None:
         return None
@@ -315,7 +325,7 @@ def _detail(recording: runs.Recording) -> RunDetail:
         return RunDetail(**read)
     return RunDetail(
         **read,
-        route=routes.to_geojson(recording.route),
+        route=routes.to_geojson_unchecked(recording.route),
         splits=splits.of_route(recording.route),
     )
 

@@ -1,24 +1,30 @@
 """TCX → one raw activity per `<Activity>`; the laps give the device's timer time and distance.
 
-Parsed with defusedxml (the stdlib ElementTree API, DTDs forbidden). Laps follow each other
-without a pause; a second `<Track>` within one lap starts after a pause (a new segment).
+Read as a stream of expat events (`xmlsafe.parse_events`: defusedxml's guards, DTDs forbidden)
+rather than a tree: a 20,000-point file would be ~180,000 Elements, built, walked and left to
+the garbage collector. What is read is what a walk of the tree would read: `<Activity>`s
+anywhere under the root, their `<Lap>`s, each lap's `<Track>`s and their `<Trackpoint>`s at any
+depth; a lap's first `TotalTimeSeconds`, `DistanceMeters`, `AverageHeartRateBpm/Value` and
+`MaximumHeartRateBpm/Value` children; a point's direct children (the last one of a kind wins),
+an element's text being what precedes its first child. Laps follow each other without a pause;
+a second `<Track>` within one lap starts after a pause (a new segment).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from xml.etree.ElementTree import Element
+from typing import Any
 
 from service.imports.errors import ImportFileError
 from service.imports.track import RawActivity, RawPoint
-from service.imports.xmlsafe import parse_tree
+from service.imports.xmlsafe import parse_events
 
 
-def _float(element: Element | None) -> float | None:
-    if element is None or element.text is None:
+def _number(text: str | None) -> float | None:
+    if text is None:
         return None
     try:
-        return float(element.text)
+        return float(text)
     except ValueError:
         return None
 
@@ -32,81 +38,268 @@ def _time(text: str | None) -> datetime | None:
         return None
 
 
+# what an open element is to the reader (the stack holds one entry per open element)
+(
+    _OTHER,
+    _ACTIVITY,
+    _LAP,
+    _LAP_TIME,
+    _LAP_DISTANCE,
+    _LAP_AVG_HR,
+    _LAP_MAX_HR,
+    _LAP_AVG_VALUE,
+    _LAP_MAX_VALUE,
+    _TRACK,
+    _POINT,
+    _TIME,
+    _POSITION,
+    _LAT,
+    _LON,
+    _ALTITUDE,
+    _DISTANCE,
+    _HEART_RATE,
+    _HR_VALUE,
+) = range(19)
+# the entries whose text is read
+_TEXT = frozenset(
+    {_LAP_TIME, _LAP_DISTANCE, _LAP_AVG_VALUE, _LAP_MAX_VALUE}
+    | {_TIME, _LAT, _LON, _ALTITUDE, _DISTANCE, _HR_VALUE}
+)
+_POINT_FIELDS = frozenset({_TIME, _POSITION, _ALTITUDE, _DISTANCE, _HEART_RATE})
+
+
+class _Activity:
+    __slots__ = ("has_distance", "has_timer", "hr_time", "hr_weighted", "raw", "segment")
+
+    def __init__(self, sport: str | None) -> None:
+        self.raw = RawActivity(sport=sport)
+        self.raw.distance_m = self.raw.timer_s = 0.0
+        self.has_timer = self.has_distance = False
+        self.hr_weighted = self.hr_time = 0.0
+        self.segment = 0
+
+    def close(self) -> None:
+        raw = self.raw
+        if not self.has_timer:
+            raw.timer_s = None
+        if not self.has_distance:
+            raw.distance_m = None
+        raw.avg_hr = self.hr_weighted / self.hr_time if self.hr_time else None
+
+
+class _Lap:
+    __slots__ = ("activity", "avg", "distance", "seen", "time", "top", "tracks")
+
+    def __init__(self, activity: _Activity) -> None:
+        self.activity = activity
+        self.time: float | None = None
+        self.distance: float | None = None
+        self.avg: float | None = None
+        self.top: float | None = None
+        self.seen: set[int] = set()  # the children found so far (the first one counts)
+        self.tracks = 0
+
+    def value(self, kind: int, value: float | None) -> None:
+        if kind == _LAP_TIME:
+            self.time = value
+        elif kind == _LAP_DISTANCE:
+            self.distance = value
+        else:
+            which = _LAP_AVG_HR if kind == _LAP_AVG_VALUE else _LAP_MAX_HR
+            if which not in self.seen:  # the first <Value> under any such child counts
+                self.seen.add(which)
+                if which == _LAP_AVG_HR:
+                    self.avg = value
+                else:
+                    self.top = value
+
+    def close(self) -> None:
+        activity, raw = self.activity, self.activity.raw
+        assert raw.timer_s is not None and raw.distance_m is not None
+        if self.time is not None and self.time >= 0:
+            raw.timer_s += self.time
+            activity.has_timer = True
+        if self.distance is not None and self.distance >= 0:
+            raw.distance_m += self.distance
+            activity.has_distance = True
+        if self.avg and self.time:
+            activity.hr_weighted += self.avg * self.time
+            activity.hr_time += self.time
+        if self.top and (raw.max_hr is None or self.top > raw.max_hr):
+            raw.max_hr = self.top
+
+
+class _Reader:
+    """expat callbacks that transcribe the activities (see the module's docstring).
+
+    Character data goes straight into `chunks` (its handler is the list's own append: no Python
+    call per piece of text); an element's text is what gathered there before its first child
+    or its end. `stack` holds one (kind, payload[, text]) per open element: the payload is the
+    point a point's child fills, or what an <Activity>/<Lap> element restores when it ends.
+    """
+
+    def __init__(self) -> None:
+        self.activities: list[RawActivity] = []
+        self.names: dict[str, int] = {}
+        self.stack: list[tuple[Any, ...]] = [(_OTHER, None)]  # below the root
+        self.chunks: list[str] = []
+        self.reading = False  # the top of the stack is an element whose text is being read
+        self.activity: _Activity | None = None  # the innermost open ones
+        self.lap: _Lap | None = None
+        self.track = 0  # open <Track>s in the innermost lap
+
+    def start(self, tag: str, attributes: list[str]) -> None:
+        stack, chunks = self.stack, self.chunks
+        if self.reading:  # its first child: the text ends here
+            top = stack[-1]
+            stack[-1] = (top[0], top[1], "".join(chunks) if chunks else None)
+            self.reading = False
+        if chunks:
+            chunks.clear()
+        names = self.names
+        if not names:
+            names = self.names = _names(tag)
+        name = names.get(tag, _OTHER)
+        parent_kind, parent = stack[-1][0], stack[-1][1]
+        kind: int = _OTHER
+        payload: Any = None
+        if parent_kind == _POINT:  # the hot path: a trackpoint's own children
+            if name in _POINT_FIELDS:
+                kind, payload = name, parent
+                if name == _HEART_RATE:
+                    parent.heart_rate = None
+        elif parent_kind == _POSITION:
+            if name in (_LAT, _LON):
+                kind, payload = name, parent
+        elif parent_kind == _HEART_RATE:
+            if name == _HR_VALUE and parent is not None:
+                kind, payload = name, parent
+                stack[-1] = (_HEART_RATE, None)  # its first <Value> counts
+        elif parent_kind == _LAP:
+            assert self.lap is not None  # the lap that element opened
+            kind, payload = _lap_child(name, self.lap)
+        elif (parent_kind in (_LAP_AVG_HR, _LAP_MAX_HR)) and name == _HR_VALUE:
+            kind = _LAP_AVG_VALUE if parent_kind == _LAP_AVG_HR else _LAP_MAX_VALUE
+            payload = parent
+        if kind == _OTHER and name != _OTHER:
+            kind, payload = self._nested(name, attributes)
+        stack.append((kind, payload))
+        self.reading = kind in _TEXT
+
+    def _nested(self, name: int, attributes: list[str]) -> tuple[int, Any]:
+        """An <Activity>, <Lap>, <Track> or <Trackpoint> at any depth inside its parent."""
+        if name == _ACTIVITY:
+            activity = _Activity(_attribute(attributes, "Sport"))
+            self.activities.append(activity.raw)
+            restore = (self.activity, self.lap, self.track)
+            self.activity, self.lap, self.track = activity, None, 0
+            return _ACTIVITY, restore
+        if name == _LAP and self.activity is not None:
+            raw = self.activity.raw
+            if raw.start_hint is None:
+                raw.start_hint = _time(_attribute(attributes, "StartTime"))
+            previous = (self.lap, self.track)
+            self.lap, self.track = _Lap(self.activity), 0
+            return _LAP, previous
+        if name == _TRACK and self.lap is not None:
+            lap = self.lap
+            if lap.tracks:  # a lap boundary is no pause; a second <Track> follows a pause
+                lap.activity.segment += 1
+            lap.tracks += 1
+            self.track += 1
+            return _TRACK, None
+        if name == _POINT and self.track:
+            assert self.lap is not None
+            activity = self.lap.activity
+            point = RawPoint(time=None, lat=None, lon=None, segment=activity.segment)
+            activity.raw.points.append(point)
+            return _POINT, point
+        return _OTHER, None
+
+    def end(self, tag: str) -> None:
+        entry = self.stack.pop()
+        chunks = self.chunks
+        kind = entry[0]
+        if kind in _TEXT:
+            # without children, its text is what gathered since it started; else what came
+            # before its first child (kept in its entry then)
+            text = ("".join(chunks) if chunks else None) if self.reading else entry[2]
+            payload = entry[1]
+            if kind == _TIME:
+                payload.time = _time(text)
+            elif kind == _LAT:
+                payload.lat = _number(text)
+            elif kind == _LON:
+                payload.lon = _number(text)
+            elif kind == _ALTITUDE:
+                payload.elevation_m = _number(text)
+            elif kind == _DISTANCE:
+                payload.distance_m = _number(text)
+            elif kind == _HR_VALUE:
+                payload.heart_rate = _number(text)
+            else:
+                payload.value(kind, _number(text))
+        elif kind == _TRACK:
+            self.track -= 1
+        elif kind == _LAP:
+            assert self.lap is not None
+            self.lap.close()
+            self.lap, self.track = entry[1]
+        elif kind == _ACTIVITY:
+            assert self.activity is not None
+            self.activity.close()
+            self.activity, self.lap, self.track = entry[1]
+        self.reading = False  # what follows is this element's tail, not its parent's text
+        if chunks:
+            chunks.clear()
+
+
+def _names(root: str) -> dict[str, int]:
+    """The reader's kinds by expat name, in the root element's namespace."""
+    ns = root[: root.index("}") + 1] if "}" in root else ""
+    names = {
+        "Activity": _ACTIVITY,
+        "Lap": _LAP,
+        "Track": _TRACK,
+        "Trackpoint": _POINT,
+        "TotalTimeSeconds": _LAP_TIME,
+        "DistanceMeters": _DISTANCE,
+        "AverageHeartRateBpm": _LAP_AVG_HR,
+        "MaximumHeartRateBpm": _LAP_MAX_HR,
+        "Value": _HR_VALUE,
+        "Time": _TIME,
+        "Position": _POSITION,
+        "LatitudeDegrees": _LAT,
+        "LongitudeDegrees": _LON,
+        "AltitudeMeters": _ALTITUDE,
+        "HeartRateBpm": _HEART_RATE,
+    }
+    return {ns + name: kind for name, kind in names.items()}
+
+
+def _lap_child(name: int, lap: _Lap) -> tuple[int, Any]:
+    """A lap's first TotalTimeSeconds / DistanceMeters child, or any of its heart-rate ones."""
+    if name == _DISTANCE:
+        name = _LAP_DISTANCE
+    if name in (_LAP_TIME, _LAP_DISTANCE, _LAP_AVG_HR, _LAP_MAX_HR):
+        if name in lap.seen:
+            return _OTHER, None
+        if name in (_LAP_TIME, _LAP_DISTANCE):
+            lap.seen.add(name)
+        return name, lap
+    return _OTHER, None
+
+
+def _attribute(attributes: list[str], name: str) -> str | None:
+    for i in range(0, len(attributes), 2):
+        if attributes[i] == name:
+            return attributes[i + 1]
+    return None
+
+
 def read(text: str) -> list[RawActivity]:
-    root = parse_tree(text)
-    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    activities: list[RawActivity] = []
-    for activity in root.iter(f"{ns}Activity"):
-        activities.append(_activity(activity, ns))
-    if not activities:
+    reader = _Reader()
+    parse_events(text, start=reader.start, end=reader.end, data=reader.chunks.append)
+    if not reader.activities:
         raise ImportFileError("TCX has no <Activity>: no activity (courses are not runs)")
-    return activities
-
-
-def _activity(activity: Element, ns: str) -> RawActivity:
-    raw = RawActivity(sport=activity.get("Sport"))
-    T_TIME, T_POS, T_LAT, T_LON = (
-        f"{ns}Time",
-        f"{ns}Position",
-        f"{ns}LatitudeDegrees",
-        (f"{ns}LongitudeDegrees"),
-    )
-    T_ALT, T_DIST, T_HR, T_VALUE = (
-        f"{ns}AltitudeMeters",
-        f"{ns}DistanceMeters",
-        f"{ns}HeartRateBpm",
-        f"{ns}Value",
-    )
-    timer = distance = 0.0
-    has_timer = has_distance = False
-    hr_weighted = hr_time = 0.0
-    max_hr: float | None = None
-    segment = 0
-    points = raw.points
-    for lap in activity.iter(f"{ns}Lap"):
-        if raw.start_hint is None:
-            raw.start_hint = _time(lap.get("StartTime"))
-        lap_time = _float(lap.find(f"{ns}TotalTimeSeconds"))
-        if lap_time is not None and lap_time >= 0:
-            timer += lap_time
-            has_timer = True
-        lap_distance = _float(lap.find(f"{ns}DistanceMeters"))
-        if lap_distance is not None and lap_distance >= 0:
-            distance += lap_distance
-            has_distance = True
-        avg = _float(lap.find(f"{ns}AverageHeartRateBpm/{T_VALUE}"))
-        if avg and lap_time:
-            hr_weighted += avg * lap_time
-            hr_time += lap_time
-        top = _float(lap.find(f"{ns}MaximumHeartRateBpm/{T_VALUE}"))
-        if top and (max_hr is None or top > max_hr):
-            max_hr = top
-        for j, track in enumerate(lap.iter(f"{ns}Track")):
-            # a lap boundary is no pause; a second <Track> inside one lap follows a pause
-            if j:
-                segment += 1
-            for tp in track.iter(f"{ns}Trackpoint"):
-                # one pass over the children: ElementPath finds ("a/b") cost more than the parse
-                point = RawPoint(time=None, lat=None, lon=None, segment=segment)
-                for child in tp:
-                    tag = child.tag
-                    if tag == T_TIME:
-                        point.time = _time(child.text)
-                    elif tag == T_POS:
-                        for c in child:
-                            if c.tag == T_LAT:
-                                point.lat = _float(c)
-                            elif c.tag == T_LON:
-                                point.lon = _float(c)
-                    elif tag == T_ALT:
-                        point.elevation_m = _float(child)
-                    elif tag == T_DIST:
-                        point.distance_m = _float(child)
-                    elif tag == T_HR:
-                        point.heart_rate = _float(child.find(T_VALUE))
-                points.append(point)
-    raw.timer_s = timer if has_timer else None
-    raw.distance_m = distance if has_distance else None
-    raw.avg_hr = hr_weighted / hr_time if hr_time else None
-    raw.max_hr = max_hr
-    return raw
+    return reader.activities

@@ -75,6 +75,21 @@ def to_geojson(document: dict[str, Any]) -> RouteOut:
     )
 
 
+def to_geojson_unchecked(document: dict[str, Any]) -> RouteOut:
+    """`to_geojson` of a document this process built from values already checked (an imported
+    track): the same RouteOut, without validating 20,000 positions, times and heart rates a
+    second time (~0.1 s and as many new lists for the garbage collector to walk)."""
+    coordinates: list[list[float]] = document["geometry"]["coordinates"]
+    elevations = document.get("elevations")
+    if elevations is not None:
+        coordinates = [[p[0], p[1], e] for p, e in zip(coordinates, elevations, strict=True)]
+    return RouteOut.model_construct(
+        coordinates=coordinates,
+        timestamps=document.get("timestamps"),
+        heart_rates=document.get("heart_rates"),
+    )
+
+
 async def get_document(run_id: PydanticObjectId) -> dict[str, Any] | None:
     """The stored `run_routes` document, as a plain dict."""
     found: dict[str, Any] | None = await RunRoute.get_motor_collection().find_one({"_id": run_id})
