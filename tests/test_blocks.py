@@ -199,3 +199,18 @@ async def test_a_double_click_sends_one_request(client: httpx.AsyncClient, api: 
     responses = await asyncio.gather(*(ask(client, ann, bob) for _ in range(4)))
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
     assert len(await pending(client, bob, "incoming")) == 1
+
+
+async def test_accepting_past_the_friend_limit_is_409_and_keeps_the_request(
+    client: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.friends import service as friends_service
+
+    me, ann, bob = await api.user(), await api.user(), await api.user()
+    request_id = (await ask(client, bob, me)).json()["id"]
+    monkeypatch.setattr(friends_service, "MAX_FRIENDS", 1)
+    await befriend(client, ann, me)
+    r = await client.post(f"/friends/requests/{request_id}/accept", headers=me.headers)
+    assert "limit" in str(assert_problem(r, 409)["detail"])
+    assert [p["id"] for p in await pending(client, me, "incoming")] == [request_id]
+    await assert_counts_match_rows(client, me, ann, bob)

@@ -29,8 +29,10 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
     "",
     summary="Ask someone to be friends",
     status_code=status.HTTP_201_CREATED,
-    response_model=FriendRequestRead | FriendRead,
+    # two outcomes, each with its own schema below (a union would show both under 201)
+    response_model=None,
     responses={
+        201: {"model": FriendRequestRead, "description": "The pending request"},
         200: {"model": FriendRead, "description": "They had asked you: now you are friends"},
         **problem_responses(401, 404, 409, 422),
     },
