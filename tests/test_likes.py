@@ -249,3 +249,32 @@ async def test_runs_and_workouts_show_likes_comments_and_liked_by_me(
             assert [(r["id"], r["likes"], r["liked_by_me"]) for r in rows] == [(sid, 1, True)]
             rows = (await client.get(path, headers=owner.headers)).json()["items"]
             assert [(r["id"], r["comments"], r["liked_by_me"]) for r in rows] == [(sid, 1, False)]
+
+
+async def test_liked_by_me_for_a_page_is_one_read_of_the_likes(
+    client: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner, fan = await api.user(city="Paris"), await api.user()
+    posts = [await post(client, owner, f"p{i}") for i in range(12)]
+    for p in posts[::2]:
+        await client.put(f"/posts/{p['id']}/likes", headers=fan.headers)
+    finds: list[Any] = []
+    original = Like.get_motor_collection
+
+    class Counting:
+        def __init__(self, collection: Any) -> None:
+            self._collection = collection
+
+        def find(self, *args: Any, **kwargs: Any) -> Any:
+            finds.append(args[0] if args else kwargs.get("filter"))
+            return self._collection.find(*args, **kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._collection, name)
+
+    monkeypatch.setattr(Like, "get_motor_collection", classmethod(lambda cls: Counting(original())))
+    r = await client.get(f"/users/{owner.id}/posts", params={"limit": 10}, headers=fan.headers)
+    assert r.status_code == 200, r.text
+    assert [item["liked_by_me"] for item in r.json()["items"]] == [i % 2 == 1 for i in range(10)]
+    assert len(finds) == 1
+    assert len(finds[0]["_id"]["$in"]) == 10  # the page's like ids, nothing more
