@@ -253,6 +253,27 @@ async def test_comments_deleted_with_their_run_or_post_resolve_their_reports(
     assert {(i["action"], i["resolved_by"]) for i in resolved} == {("remove", None)}
 
 
+async def test_an_account_deleted_with_its_runs_resolves_reports_of_comments_on_them(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    runner, troll, reporter, admin = (
+        await api.user(city="Paris"),
+        await api.user(),
+        await api.user(),
+        await api.admin(),
+    )
+    runs = [await api.run(runner, started_at=f"2025-05-0{d}T07:00:00Z") for d in (1, 2)]
+    for run in runs:
+        r = await client.post(
+            f"/runs/{run['id']}/comments", json={"text": "spam"}, headers=troll.headers
+        )
+        assert r.status_code == 201, r.text
+        assert (await report(client, reporter, "comment", r.json()["id"])).status_code == 201
+    assert (await client.delete("/users/me", headers=runner.headers)).status_code == 204
+    assert await queue(client, admin) == []
+    assert len(await queue(client, admin, "resolved")) == 2
+
+
 async def test_removing_a_user_deletes_the_account_and_reports_about_it(
     api: Api, client: httpx.AsyncClient
 ) -> None:

@@ -264,10 +264,25 @@ async def _goal_met(
     )
 
 
+# runs and workouts a batch (account deletion) already cleaned: their own announcement skips
+_cleaned_in_batch: set[Any] = set()
+
+
 async def _subject_deleted(kind: str, subject_id: Any) -> None:
+    if subject_id in _cleaned_in_batch:
+        _cleaned_in_batch.discard(subject_id)
+        return
     await Notification.get_motor_collection().delete_many(
         {"subject.id": str(subject_id), "subject.kind": kind}
     )
+
+
+async def _subjects_deleted(kind: str, subject_ids: list[Any]) -> None:
+    """A batch in one `delete_many`; each item's own announcement that follows skips it."""
+    await Notification.get_motor_collection().delete_many(
+        {"subject.id": {"$in": [str(i) for i in subject_ids]}, "subject.kind": kind}
+    )
+    _cleaned_in_batch.update(subject_ids)
 
 
 async def _post_deleted(*, post: Any, **_: Any) -> None:
@@ -280,6 +295,14 @@ async def _run_deleted(*, run: Any, **_: Any) -> None:
 
 async def _workout_deleted(*, workout: Any, **_: Any) -> None:
     await _subject_deleted("workout", workout.id)
+
+
+async def _runs_deleted(*, runs: Any, **_: Any) -> None:
+    await _subjects_deleted("run", [r.id for r in runs])
+
+
+async def _workouts_deleted(*, workouts: Any, **_: Any) -> None:
+    await _subjects_deleted("workout", [w.id for w in workouts])
 
 
 async def _user_blocked(*, blocker_id: Any, blocked_id: Any, **_: Any) -> None:
@@ -304,6 +327,8 @@ def connect() -> None:
     events.post_deleted.connect(_post_deleted)
     events.run_deleted.connect(_run_deleted)
     events.workout_deleted.connect(_workout_deleted)
+    events.runs_deleted.connect(_runs_deleted)
+    events.workouts_deleted.connect(_workouts_deleted)
     events.invitation_created.connect(_invitation_created)
     events.badge_earned.connect(_badge_earned)
     events.challenge_completed.connect(_challenge_completed)

@@ -270,12 +270,28 @@ async def _resolve_open_about(
 # --- listeners --------------------------------------------------------------------------------
 
 
+# runs and workouts a batch (account deletion) already handled: their own announcement skips
+_done_in_batch: set[Any] = set()
+
+
 async def _resolve_comments_on(context_id: PydanticObjectId | None) -> None:
     """Comments go with their post, run or workout (without comment_deleted each)."""
+    if context_id in _done_in_batch:
+        _done_in_batch.discard(context_id)
+        return
     await Report.get_motor_collection().update_many(
         {"context.id": context_id, "status": "open"},
         {"$set": _resolution("remove", _removing_admin.get())},
     )
+
+
+async def _resolve_comments_on_many(context_ids: list[Any]) -> None:
+    """A batch in one `update_many`; each item's own announcement that follows skips it."""
+    await Report.get_motor_collection().update_many(
+        {"context.id": {"$in": context_ids}, "status": "open"},
+        {"$set": _resolution("remove", _removing_admin.get())},
+    )
+    _done_in_batch.update(context_ids)
 
 
 async def _post_deleted(*, post: Post, **_: Any) -> None:
@@ -290,6 +306,14 @@ async def _run_deleted(*, run: Run, **_: Any) -> None:
 
 async def _workout_deleted(*, workout: Workout, **_: Any) -> None:
     await _resolve_comments_on(workout.id)
+
+
+async def _runs_deleted(*, runs: Any, **_: Any) -> None:
+    await _resolve_comments_on_many([r.id for r in runs])
+
+
+async def _workouts_deleted(*, workouts: Any, **_: Any) -> None:
+    await _resolve_comments_on_many([w.id for w in workouts])
 
 
 async def _comment_deleted(*, comment: Comment, **_: Any) -> None:
@@ -308,6 +332,8 @@ def connect() -> None:
     events.comment_deleted.connect(_comment_deleted)
     events.run_deleted.connect(_run_deleted)
     events.workout_deleted.connect(_workout_deleted)
+    events.runs_deleted.connect(_runs_deleted)
+    events.workouts_deleted.connect(_workouts_deleted)
     events.user_deleted.connect(_user_deleted)
 
 
