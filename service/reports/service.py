@@ -28,8 +28,12 @@ from documents import Comment, Post, Report, Run, User, Workout
 from documents.clock import utcnow
 from documents.report import ReportAction, ReportContext, ReportStatus, open_key
 from service import events
+from service.accounts import service as accounts
+from service.comments import service as comments
 from service.errors import AppError, Conflict, NotFound, Unprocessable
 from service.pagination import Page, PageParams, fetch_page
+from service.posts import service as posts
+from service.posts import subjects
 from service.queries import DESC, QueryShape
 from service.quotas import claim as claim_quota
 from service.reports.schemas import (
@@ -118,8 +122,6 @@ async def _owner_of(
 ) -> tuple[PydanticObjectId, ReportContext | None]:
     """The owner of a subject the reporter may see (and a comment's context), else NotFound
     (as for any read)."""
-    from service.posts import subjects  # the shared "what comments and likes attach to"
-
     if kind == "user":
         user = await User.get(subject_id)
         if user is None:
@@ -177,17 +179,12 @@ async def create(*, data: ReportCreate, reporter: User, settings: Settings) -> R
 
 
 async def _remove_post(post_id: PydanticObjectId, admin: User) -> None:
-    from service.posts import service as posts
-
     post = await Post.get(post_id)
     if post is not None:
         await posts.delete(post=post, actor=admin)
 
 
 async def _remove_comment(comment_id: PydanticObjectId, admin: User) -> None:
-    from service.comments import service as comments
-    from service.posts import subjects
-
     comment = await Comment.get(comment_id)
     if comment is None:
         return
@@ -196,8 +193,6 @@ async def _remove_comment(comment_id: PydanticObjectId, admin: User) -> None:
 
 
 async def _remove_user(user_id: PydanticObjectId, admin: User) -> None:
-    from service.accounts import service as accounts
-
     user = await User.get(user_id)
     if user is not None:
         await accounts.delete(user=user)
