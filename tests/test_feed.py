@@ -345,3 +345,37 @@ async def test_rebuild_recreates_missing_rows_and_removes_orphans(
     drift = await feed_rebuild.rebuild(repair=False)
     assert (drift.missing, drift.stale, drift.orphans) == (0, 0, 0)
     assert await User.find().count() == 2
+
+
+async def test_demo_social_data_fills_the_hubs_feed_and_is_safe_to_rerun(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    from service.demo.social import load_social
+    from service.demo.users import DemoUser
+
+    hub, *friends = [await api.user(city="Paris") for _ in range(4)]
+    for friend in friends:
+        await befriend(hub, friend)
+        await run(api, friend, len(friend.name))
+    users = [DemoUser(oid(a), a.name, a.email) for a in (hub, *friends)]
+    first = await load_social(seed=7, users=users)
+    assert first["posts"] > 0
+    assert await load_social(seed=7, users=users) == first
+    assert await Post.find().count() == first["posts"]
+    await feed_rebuild.rebuild(repair=True)
+
+    items = await whole_feed(client, hub)
+    posts = [i for i in items if i["type"] == "post"]
+    assert len(posts) == first["posts"]
+    assert {i["type"] for i in items} >= {"post", "run", "badge"}
+    # every count shown is the rows' count
+    for item in items:
+        if item["likes"] is None:
+            continue
+        kind, subject = item["type"], PydanticObjectId(item["object"]["id"])
+        query = {"subject_kind": kind, "subject_id": subject}
+        assert item["likes"] == await Like.find(query).count()
+        mine = await Like.find({**query, "user_id": oid(hub)}).count()
+        assert item["liked_by_me"] is bool(mine)
+    assert sum(i["likes"] for i in posts) > 0
+    assert sum(i["comments"] for i in items if i["comments"]) > 0

@@ -18,9 +18,11 @@ from service.demo.challenges import load_challenges
 from service.demo.friends import load_friends
 from service.demo.goals import load_goals
 from service.demo.progress import NullProgress, Progress
+from service.demo.social import load_social
 from service.demo.track import load_track
 from service.demo.training import load_training
 from service.demo.users import load_users
+from service.feed import rebuild as feed_rebuild
 from service.settings import Settings
 from service.xp import rebuild as xp_rebuild
 
@@ -57,6 +59,10 @@ async def load_demo(
     summary["challenge_participants"] = drift.participants
     # badges after XP (the level rule reads it): the same pass as the rebuild script's
     summary["badges_awarded"] = (await badges_rebuild.rebuild(repair=True, entries=False)).awards
+    # posts, comments and likes among runner001's friends; then every feed row (runs, workouts,
+    # posts, badges, challenges: the demo wrote them in bulk, without the hooks) from the rebuild
+    summary.update(await load_social(seed=seed, users=users))
+    summary["feed_items"] = (await feed_rebuild.rebuild(repair=True)).rows
     log.info(
         "Demo data loaded in %.1fs: %s (password for every demo user: %r)",
         time.perf_counter() - started,
