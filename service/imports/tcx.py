@@ -66,6 +66,7 @@ _TEXT = frozenset(
     | {_TIME, _LAT, _LON, _ALTITUDE, _DISTANCE, _HR_VALUE}
 )
 _POINT_FIELDS = frozenset({_TIME, _POSITION, _ALTITUDE, _DISTANCE, _HEART_RATE})
+_STRUCTURE = frozenset({_ACTIVITY, _LAP, _TRACK, _POINT})
 
 
 class _Activity:
@@ -147,6 +148,82 @@ class _Reader:
         self.activity: _Activity | None = None  # the innermost open ones
         self.lap: _Lap | None = None
         self.track = 0  # open <Track>s in the innermost lap
+        # the fast path inside a <Trackpoint> (`fast=True`): the expat parser whose handlers
+        # are swapped, the point, the depth below it, the kinds of the open child and grandchild
+        self.parser: Any = None
+        self.point: RawPoint | None = None
+        self.depth = 0
+        self.child = self.grandchild = _OTHER
+        self.hr_open = False  # a <HeartRateBpm> whose first <Value> has not come yet
+
+    def bind(self, parser: Any) -> None:
+        self.parser = parser
+
+    def point_start(self, tag: str, attributes: list[str]) -> None:
+        """start() inside a <Trackpoint>, for the shape devices write: fields and Position /
+        HeartRateBpm one level down, anything deeper ignored. A field with a child element, or
+        an Activity, Lap, Track or Trackpoint inside the point, raises _Unusual: `read` then
+        reads the whole document again with the general handlers."""
+        if self.reading:
+            raise _Unusual
+        chunks = self.chunks
+        if chunks:
+            chunks.clear()
+        depth = self.depth = self.depth + 1
+        kind = self.names.get(tag, _OTHER)
+        if kind in _STRUCTURE:
+            raise _Unusual
+        if depth == 1:
+            if kind in _POINT_FIELDS:
+                self.child = kind
+                if kind == _HEART_RATE:
+                    self.point.heart_rate = None  # type: ignore[union-attr]
+                    self.hr_open = True
+                elif kind != _POSITION:
+                    self.reading = True
+            else:
+                self.child = _OTHER
+        elif depth == 2:
+            child = self.child
+            if child == _POSITION and kind in (_LAT, _LON):
+                self.grandchild = kind
+                self.reading = True
+            elif child == _HEART_RATE and kind == _HR_VALUE and self.hr_open:
+                self.grandchild = kind
+                self.hr_open = False  # its first <Value> counts
+                self.reading = True
+            else:
+                self.grandchild = _OTHER
+
+    def point_end(self, tag: str) -> None:
+        depth = self.depth
+        if not depth:  # the <Trackpoint> itself
+            self.parser.StartElementHandler = self.start
+            self.parser.EndElementHandler = self.end
+            self.end(tag)
+            return
+        chunks = self.chunks
+        if self.reading:  # a field without children: its text is all that gathered
+            text = "".join(chunks) if chunks else None
+            kind = self.child if depth == 1 else self.grandchild
+            point = self.point
+            assert point is not None
+            if kind == _TIME:
+                point.time = _time(text)
+            elif kind == _LAT:
+                point.lat = _number(text)
+            elif kind == _LON:
+                point.lon = _number(text)
+            elif kind == _ALTITUDE:
+                point.elevation_m = _number(text)
+            elif kind == _DISTANCE:
+                point.distance_m = _number(text)
+            else:
+                point.heart_rate = _number(text)
+            self.reading = False
+        if chunks:
+            chunks.clear()
+        self.depth = depth - 1
 
     def start(self, tag: str, attributes: list[str]) -> None:
         stack, chunks = self.stack, self.chunks
@@ -213,6 +290,10 @@ class _Reader:
             activity = self.lap.activity
             point = RawPoint(time=None, lat=None, lon=None, segment=activity.segment)
             activity.raw.points.append(point)
+            if self.parser is not None:  # its children: the fast handlers
+                self.point, self.depth = point, 0
+                self.parser.StartElementHandler = self.point_start
+                self.parser.EndElementHandler = self.point_end
             return _POINT, point
         return _OTHER, None
 
@@ -297,9 +378,27 @@ def _attribute(attributes: list[str], name: str) -> str | None:
     return None
 
 
+class _Unusual(Exception):
+    """A trackpoint the fast path does not read (see _Reader.point_start)."""
+
+
 def read(text: str) -> list[RawActivity]:
-    reader = _Reader()
-    parse_events(text, start=reader.start, end=reader.end, data=reader.chunks.append)
+    try:
+        reader = _read(text, fast=True)
+    except _Unusual:
+        reader = _read(text, fast=False)
     if not reader.activities:
         raise ImportFileError("TCX has no <Activity>: no activity (courses are not runs)")
     return reader.activities
+
+
+def _read(text: str, *, fast: bool) -> _Reader:
+    reader = _Reader()
+    parse_events(
+        text,
+        start=reader.start,
+        end=reader.end,
+        data=reader.chunks.append,
+        bind=reader.bind if fast else None,
+    )
+    return reader

@@ -103,13 +103,16 @@ def parse_events(
     start: Callable[[str, list[str]], None],
     end: Callable[[str], None],
     data: Callable[[str], None],
+    bind: Callable[[Any], None] | None = None,
 ) -> None:
     """Stream a document through expat, without building a tree: `start(tag, [name, value,
     ...])`, `end(tag)`, `data(text)`, tags as expat names them ("uri}local", or "local").
 
     The same parser and guards as `parse_tree` (defusedxml's DefusedXMLParser is this expat
     parser with these handlers: a DOCTYPE, an entity declaration or an external entity
-    reference raises), fed the same way, so a broken document gets the same message. A
+    reference raises), fed the same way, so a broken document gets the same message.
+    `bind(parser)`, when given, receives the expat parser first (a reader may swap its element
+    handlers while it reads, e.g. for a part of the document it reads often). A
     20,000-point TCX read this way creates no Element at all: the tree (~9 elements a point)
     was most of the reader's memory and of the garbage collector's work.
     """
@@ -123,6 +126,8 @@ def parse_events(
     parser.CharacterDataHandler = data
     parser.buffer_text = True
     parser.ordered_attributes = True
+    if bind is not None:
+        bind(parser)
     try:
         # as ElementTree's XMLParser.feed() then close()
         parser.Parse(text, False)
