@@ -12,6 +12,7 @@ a second `<Track>` within one lap starts after a pause (a new segment).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -149,81 +150,13 @@ class _Reader:
         self.lap: _Lap | None = None
         self.track = 0  # open <Track>s in the innermost lap
         # the fast path inside a <Trackpoint> (`fast=True`): the expat parser whose handlers
-        # are swapped, the point, the depth below it, the kinds of the open child and grandchild
+        # are swapped, and `enter(point)` that swaps them (see _point_handlers)
         self.parser: Any = None
-        self.point: RawPoint | None = None
-        self.depth = 0
-        self.child = self.grandchild = _OTHER
-        self.hr_open = False  # a <HeartRateBpm> whose first <Value> has not come yet
+        self.enter: Callable[[RawPoint], None] | None = None
 
     def bind(self, parser: Any) -> None:
         self.parser = parser
-
-    def point_start(self, tag: str, attributes: list[str]) -> None:
-        """start() inside a <Trackpoint>, for the shape devices write: fields and Position /
-        HeartRateBpm one level down, anything deeper ignored. A field with a child element, or
-        an Activity, Lap, Track or Trackpoint inside the point, raises _Unusual: `read` then
-        reads the whole document again with the general handlers."""
-        if self.reading:
-            raise _Unusual
-        chunks = self.chunks
-        if chunks:
-            chunks.clear()
-        depth = self.depth = self.depth + 1
-        kind = self.names.get(tag, _OTHER)
-        if kind in _STRUCTURE:
-            raise _Unusual
-        if depth == 1:
-            if kind in _POINT_FIELDS:
-                self.child = kind
-                if kind == _HEART_RATE:
-                    self.point.heart_rate = None  # type: ignore[union-attr]
-                    self.hr_open = True
-                elif kind != _POSITION:
-                    self.reading = True
-            else:
-                self.child = _OTHER
-        elif depth == 2:
-            child = self.child
-            if child == _POSITION and kind in (_LAT, _LON):
-                self.grandchild = kind
-                self.reading = True
-            elif child == _HEART_RATE and kind == _HR_VALUE and self.hr_open:
-                self.grandchild = kind
-                self.hr_open = False  # its first <Value> counts
-                self.reading = True
-            else:
-                self.grandchild = _OTHER
-
-    def point_end(self, tag: str) -> None:
-        depth = self.depth
-        if not depth:  # the <Trackpoint> itself
-            self.parser.StartElementHandler = self.start
-            self.parser.EndElementHandler = self.end
-            self.end(tag)
-            return
-        chunks = self.chunks
-        if self.reading:  # a field without children: its text is all that gathered
-            text = "".join(chunks) if chunks else None
-            kind = self.child if depth == 1 else self.grandchild
-            point = self.point
-            assert point is not None
-            if kind == _TIME:
-                point.time = _time(text)
-            elif kind == _LAT:
-                point.lat = _number(text)
-            elif kind == _LON:
-                point.lon = _number(text)
-            elif kind == _ALTITUDE:
-                point.elevation_m = _number(text)
-            elif kind == _DISTANCE:
-                point.distance_m = _number(text)
-            else:
-                point.heart_rate = _number(text)
-            self.reading = False
-        if chunks:
-            chunks.clear()
-        self.depth = depth - 1
+        self.enter = _point_handlers(self, parser)
 
     def start(self, tag: str, attributes: list[str]) -> None:
         stack, chunks = self.stack, self.chunks
@@ -290,10 +223,8 @@ class _Reader:
             activity = self.lap.activity
             point = RawPoint(time=None, lat=None, lon=None, segment=activity.segment)
             activity.raw.points.append(point)
-            if self.parser is not None:  # its children: the fast handlers
-                self.point, self.depth = point, 0
-                self.parser.StartElementHandler = self.point_start
-                self.parser.EndElementHandler = self.point_end
+            if self.enter is not None:  # its children: the fast handlers
+                self.enter(point)
             return _POINT, point
         return _OTHER, None
 
@@ -333,6 +264,87 @@ class _Reader:
         self.reading = False  # what follows is this element's tail, not its parent's text
         if chunks:
             chunks.clear()
+
+
+def _point_handlers(reader: _Reader, parser: Any) -> Callable[[RawPoint], None]:
+    """Lean start/end handlers for the inside of a <Trackpoint>, for the shape devices write:
+    fields, and Position / HeartRateBpm one level down, anything deeper ignored. A field with
+    a child element, or an Activity, Lap, Track or Trackpoint inside the point, raises
+    _Unusual: `read` then reads the whole document again with the general handlers.
+    Closures over local state: ~20 events a point, an attribute lookup each shows."""
+    chunks = reader.chunks
+    names: dict[str, int] = {}
+    point = RawPoint(time=None, lat=None, lon=None)
+    depth = 0
+    child = grandchild = _OTHER
+    reading = False  # the innermost open element is a field whose text is being read
+    hr_open = False  # a <HeartRateBpm> whose first <Value> has not come yet
+
+    def enter(new_point: RawPoint) -> None:
+        nonlocal point, depth, names
+        point, depth, names = new_point, 0, reader.names
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+
+    def start(tag: str, attributes: list[str]) -> None:
+        nonlocal depth, child, grandchild, reading, hr_open
+        if reading:
+            raise _Unusual
+        if chunks:
+            chunks.clear()
+        depth += 1
+        kind = names.get(tag, _OTHER)
+        if kind in _STRUCTURE:
+            raise _Unusual
+        if depth == 1:
+            if kind in _POINT_FIELDS:
+                child = kind
+                if kind == _HEART_RATE:
+                    point.heart_rate = None
+                    hr_open = True
+                elif kind != _POSITION:
+                    reading = True
+            else:
+                child = _OTHER
+        elif depth == 2:
+            if child == _POSITION and kind in (_LAT, _LON):
+                grandchild = kind
+                reading = True
+            elif child == _HEART_RATE and kind == _HR_VALUE and hr_open:
+                grandchild = kind
+                hr_open = False  # its first <Value> counts
+                reading = True
+            else:
+                grandchild = _OTHER
+
+    def end(tag: str) -> None:
+        nonlocal depth, reading
+        if not depth:  # the <Trackpoint> itself
+            parser.StartElementHandler = reader.start
+            parser.EndElementHandler = reader.end
+            reader.end(tag)
+            return
+        if reading:  # a field without children: its text is all that gathered
+            text = "".join(chunks) if chunks else None
+            kind = child if depth == 1 else grandchild
+            if kind == _TIME:
+                point.time = _time(text)
+            elif kind == _LAT:
+                point.lat = _number(text)
+            elif kind == _LON:
+                point.lon = _number(text)
+            elif kind == _ALTITUDE:
+                point.elevation_m = _number(text)
+            elif kind == _DISTANCE:
+                point.distance_m = _number(text)
+            else:
+                point.heart_rate = _number(text)
+            reading = False
+        if chunks:
+            chunks.clear()
+        depth -= 1
+
+    return enter
 
 
 def _names(root: str) -> dict[str, int]:
@@ -379,7 +391,7 @@ def _attribute(attributes: list[str], name: str) -> str | None:
 
 
 class _Unusual(Exception):
-    """A trackpoint the fast path does not read (see _Reader.point_start)."""
+    """A trackpoint the fast path does not read (see _point_handlers)."""
 
 
 def read(text: str) -> list[RawActivity]:
