@@ -22,7 +22,12 @@ BSON comparison (computed once per document and sort key); a cursor with a limit
 its window of documents; numeric `$gt`/`$gte`/`$lt`/`$lte` reject documents before the full
 filter; a filter on the partition field alone is answered by the partition; and one board's
 rows of `board_totals` in board order are kept sorted until the collection's next write
-(`SORT_CACHED`).
+(`SORT_CACHED`), and a count of a range of that order (the rank and `around=me` position counts
+of the boards) is two bisections of it; a document whose plain stored values decide every
+condition of the filter matches without mongomock's full filter; one partition's documents are
+kept sorted by a date field (`RANGES`: `score_buckets.day`) until the next write, so a date
+range reads only its documents; and a `$group` of sums right after the `$match` reads the stored
+documents in one pass, without copying them (same rows, same order as mongomock's).
 Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
 path against mongomock's own behaviour.
 
@@ -31,6 +36,7 @@ path against mongomock's own behaviour.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import operator
@@ -61,6 +67,9 @@ PARTITIONS: dict[str, str] = {
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 # values mongomock stores as they are (exact classes: a subclass goes through mongomock)
 _SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})
+# Per partitioned collection, a date field kept sorted within each partition value until the
+# next write: `score_buckets.day`, so a custom-period board reads only the buckets of its days.
+RANGES: dict[str, str] = {"score_buckets": "day"}
 # Collections whose sorted reads of one partition are cached until the collection's next write
 # (insert, update, delete): a board page sorts its board's rows once, not on every request.
 SORT_CACHED = {"board_totals"}
@@ -73,7 +82,7 @@ def install() -> None:
     try:
         from mongomock import DuplicateKeyError, filtering, helpers
         from mongomock import aggregate as mm_aggregate
-        from mongomock.collection import Collection, Cursor
+        from mongomock.collection import Collection, Cursor, validate_is_mapping
         from mongomock.store import CollectionStore
     except ImportError:  # pragma: no cover - deployments without the embedded store
         return
@@ -197,6 +206,57 @@ def install() -> None:
         documents = store._documents
         return [documents[i] for i in cached if i in documents]
 
+    def range_candidates(self: Any, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The documents of a filter on the partition field and a date range on the
+        collection's `RANGES` field that can match, in insertion order: per partition value,
+        its documents sorted by that date are kept until the next write, and the range is cut
+        from them by bisection; documents whose field is not a (naive, as stored) date stay
+        candidates. None when the filter has no such shape."""
+        store = self._store
+        field, date_field = PARTITIONS.get(store.name), RANGES.get(store.name)
+        bounds: Any = filter.get(date_field) if date_field else None
+        if field is None or not _date_range(bounds) or field not in filter:
+            return None
+        low, high = bounds.get("$gte"), bounds.get("$lt")
+        if any(bound.tzinfo is not None for bound in (low, high) if bound is not None):
+            return None
+        wanted = filter[field]
+        if isinstance(wanted, dict) and set(wanted) == {"$in"}:
+            values = list(wanted["$in"])
+        elif isinstance(wanted, _FILTER_TYPES):
+            values = [wanted]
+        else:
+            return None
+        if not all(isinstance(v, _FILTER_TYPES) for v in values):
+            return None
+        parts = partitions(store)
+        assert parts is not None
+        version = _version(store)
+        cache = store.__dict__.setdefault("_by_date", {})
+        documents = store._documents
+        numbered: dict[Any, int] = {}
+        for value in [_ANY, *values]:
+            entry = cache.get(value)
+            if entry is None or entry[0] != version:
+                if len(cache) >= 4096 or any(e[0] != version for e in cache.values()):
+                    cache.clear()
+                dated: list[tuple[datetime, int, Any]] = []
+                other: list[tuple[int, Any]] = []
+                for _id, number in parts.get(value, {}).items():
+                    day = documents[_id].get(date_field)
+                    if value is not _ANY and day.__class__ is datetime and day.tzinfo is None:
+                        dated.append((day, number, _id))
+                    else:
+                        other.append((number, _id))
+                dated.sort(key=operator.itemgetter(0, 1))
+                entry = cache[value] = (version, [d for d, _, _ in dated], dated, other)
+            _, days, dated, other = entry
+            start = 0 if low is None else bisect.bisect_left(days, low)
+            stop = len(days) if high is None else bisect.bisect_left(days, high)
+            numbered.update((_id, number) for _, number, _id in dated[start:stop])
+            numbered.update((_id, number) for number, _id in other)
+        return [documents[i] for i in sorted(numbered, key=numbered.__getitem__)]
+
     def iter_documents(self: Any, filter: Any) -> Iterator[dict[str, Any]]:
         if not isinstance(filter, dict) or self._store.is_empty:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
@@ -208,8 +268,12 @@ def install() -> None:
         allowed: list[tuple[str, Any]] = []  # (field, the set of values it may equal)
         ranges: list[tuple[str, datetime | None, datetime | None]] = []  # [low, high) dates
         numbers: list[tuple[str, Any, int | float]] = []  # (field, comparison, bound)
+        # every condition is one of those: a document passing them all on plain stored values
+        # (below) matches without mongomock's full filter
+        complete = True
         for key, value in filter.items():
             if key.startswith("$") or "." in key:
+                complete = False
                 continue
             if _number_range(value):
                 numbers += [(key, _COMPARE[op], bound) for op, bound in value.items()]
@@ -226,7 +290,11 @@ def install() -> None:
                 and all(isinstance(v, _FILTER_TYPES) for v in value["$in"])
             ):
                 allowed.append((key, set(value["$in"])))
-        scope = partition_candidates(self, filter)
+            else:
+                complete = False
+        scope = range_candidates(self, filter)
+        if scope is None:
+            scope = partition_candidates(self, filter)
         if not allowed and not ranges and not numbers and scope is None:
             return original_iter_documents(self, filter)  # type: ignore[no-any-return]
         field = PARTITIONS.get(self._store.name)
@@ -245,12 +313,18 @@ def install() -> None:
                 or filtering.filter_applies(filter, doc)
             )
 
-        def candidate(doc: dict[str, Any]) -> bool:
+        def candidate(doc: dict[str, Any]) -> int:
+            """0: no match; 1: a match (plain stored values decided every condition of a
+            complete filter); 2: maybe (mongomock's filter decides)."""
+            sure = complete
             for key, values in allowed:
                 stored = doc.get(key)
                 # arrays match by membership and exotic types by mongomock's rules: keep them
                 if isinstance(stored, _PLAIN_TYPES) and stored not in values:
-                    return False
+                    return 0
+                # a string or ObjectId equal to one of the (string or ObjectId) values matches;
+                # anything else (1 == True, arrays) is left to mongomock
+                sure = sure and (stored.__class__ is str or isinstance(stored, ObjectId))
             for key, low, high in ranges:
                 stored = doc.get(key)
                 if stored.__class__ is datetime:
@@ -258,19 +332,26 @@ def install() -> None:
                         if (low is not None and stored < low) or (
                             high is not None and stored >= high
                         ):
-                            return False
+                            return 0
                     except TypeError:  # naive against aware: mongomock decides
-                        pass
+                        sure = False
+                else:
+                    sure = False
             for key, compare, bound in numbers:
                 stored = doc.get(key)
-                if stored.__class__ in (int, float) and not compare(stored, bound):
-                    return False
-            return True
+                if stored.__class__ in (int, float):
+                    if not compare(stored, bound):
+                        return 0
+                    sure = sure and stored == stored  # NaN: mongomock decides
+                else:
+                    sure = False
+            return 1 if sure else 2
 
         return (
             doc
             for doc in (list(self._store.documents) if scope is None else scope)
-            if candidate(doc) and filtering.filter_applies(filter, doc)
+            if (verdict := candidate(doc)) == 1
+            or (verdict and filtering.filter_applies(filter, doc))
         )
 
     def get_dataset(self: Any, spec: Any, sort: Any, fields: Any, as_class: Any) -> Any:
@@ -298,13 +379,56 @@ def install() -> None:
         if self._store.name not in SORT_CACHED or set(spec) != {PARTITIONS[self._store.name]}:
             return None
         cache = self._store.__dict__.setdefault("_sorted", {})
+        # the sorts cached per partition value: what a count of that partition may bisect
+        sorts = self._store.__dict__.setdefault("_sorted_specs", {})
         key, version = (repr(spec), repr(sort)), _version(self._store)
         cached = cache.get(key)
         if cached is None or cached[0] != version:
             if len(cache) >= 1024:  # bounded: at most this many boards kept
                 cache.clear()
-            cached = cache[key] = (version, _sorted_documents(self, spec, sort))
+                sorts.clear()
+            order = [(name, direction) for name, direction in sort]
+            # (version, rows, their kinds of values per field (filled by counts), the sort)
+            cached = cache[key] = (version, _sorted_documents(self, spec, sort), {}, order)
+            sorts.setdefault(key[0], set()).add(key)
         return cached[1]  # type: ignore[no-any-return]
+
+    def cached_count(self: Any, spec: dict[str, Any]) -> int | None:
+        """A count of one board's rows in a range of its cached order, by bisection.
+
+        `spec`: the partition value and conditions on a prefix of a cached sort's fields
+        (equality on the first ones, then at most one range: `$gt`/`$gte`/`$lt`/`$lte`), e.g.
+        the rows ahead of a row on its board. Such rows are contiguous in that order when every
+        row and bound of those fields is one plain kind of value (all numbers, all strings or
+        all ObjectIds): Python compares them as MongoDB does. None otherwise, or with no cached
+        order for the partition (mongomock then counts the matching rows itself)."""
+        store = self._store
+        field = PARTITIONS.get(store.name)
+        if field is None or store.name not in SORT_CACHED:
+            return None
+        if not isinstance(spec.get(field), _FILTER_TYPES):
+            return None
+        rest = {k: v for k, v in spec.items() if k != field}
+        version = _version(store)
+        cache = store.__dict__.get("_sorted", {})
+        for key in store.__dict__.get("_sorted_specs", {}).get(repr({field: spec[field]}), ()):
+            entry = cache.get(key)
+            if entry is None or entry[0] != version or entry[1] is None:
+                continue
+            counted = _count_in_order(entry[1], entry[2], entry[3], rest)
+            if counted is not None:
+                return counted
+        return None
+
+    original_count_documents = Collection.count_documents
+    ORIGINALS["count_documents"] = original_count_documents
+
+    def count_documents(self: Any, filter: Any, **kwargs: Any) -> int:
+        if not kwargs and isinstance(filter, dict) and self._store.name in SORT_CACHED:
+            counted = cached_count(self, helpers.patch_datetime_awareness_in_document(filter))
+            if counted is not None:
+                return counted
+        return original_count_documents(self, filter, **kwargs)  # type: ignore[no-any-return]
 
     def _window(cursor: Any, start: int, stop: int) -> list[dict[str, Any]]:
         """Documents [start, stop) of a cursor's results, copying only those."""
@@ -391,6 +515,19 @@ def install() -> None:
         projection: dict[str, Any] | None = None
         if pipeline and set(pipeline[0]) == {"$match"}:
             query = pipeline.pop(0)["$match"]
+        if pipeline and set(pipeline[0]) == {"$group"} and session is None:
+            validate_is_mapping("filter", query)
+            spec = helpers.patch_datetime_awareness_in_document(query)
+            grouped = _grouped_sums(
+                self._iter_documents(spec),
+                pipeline[0]["$group"],
+                helpers.make_datetime_timezone_aware_in_document
+                if self.codec_options.tz_aware
+                else None,
+                mm_aggregate._GROUPING_OPERATOR_MAP["$sum"],
+            )
+            if grouped is not None:
+                return mm_aggregate.process_pipeline(grouped, self.database, pipeline[1:], session)
         if pipeline and set(pipeline[0]) == {"$project"}:
             fields = pipeline[0]["$project"]
             if fields and all(
@@ -460,6 +597,7 @@ def install() -> None:
     Collection._ensure_uniques = ensure_uniques  # type: ignore[method-assign]
     Collection.insert_many = insert_many  # type: ignore[method-assign]
     Collection.aggregate = aggregate  # type: ignore[method-assign]
+    Collection.count_documents = count_documents  # type: ignore[method-assign]
     filtering.BsonComparable = _comparable(filtering.bson_compare)  # type: ignore[misc, assignment]
     _installed = True
 
@@ -512,6 +650,162 @@ def _date_range(value: Any) -> bool:
         and set(value) <= {"$gte", "$lt"}
         and all(bound.__class__ is datetime for bound in value.values())
     )
+
+
+_RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
+# a stored value below what a condition matches (it lies before the matches in ascending order),
+# or above it
+_TOO_LOW = {"$eq": operator.lt, "$gte": operator.lt, "$gt": operator.le}
+_TOO_HIGH = {"$eq": operator.gt, "$lte": operator.gt, "$lt": operator.ge}
+
+
+def _kind_of(value: Any) -> str | None:
+    """The plain kind of value whose order Python and MongoDB agree on, else None."""
+    kind = value.__class__
+    if kind is int or kind is float:
+        return "number" if value == value else None  # NaN: no
+    if kind is str:
+        return "string"
+    if isinstance(value, ObjectId):
+        return "objectid"
+    return None
+
+
+def _count_in_order(
+    rows: list[dict[str, Any]],
+    kinds: dict[str, str | None],
+    order: list[tuple[str, int]],
+    conditions: dict[str, Any],
+) -> int | None:
+    """How many of `rows` (sorted by `order`) match `conditions`: equality on the first fields
+    of `order`, then at most one range on the next; two bisections. None for any other shape,
+    or when a field's values (or a bound) are not all of one plain kind. `kinds` memoizes each
+    field's kind over `rows` (the rows never change: the cache entry goes with any write)."""
+    checks: list[tuple[str, int, list[tuple[str, Any]]]] = []  # (field, direction, [(op, v)])
+    remaining = dict(conditions)
+    for name, direction in order:
+        if name not in remaining:
+            break
+        value = remaining.pop(name)
+        if isinstance(value, dict):
+            if not value or not set(value) <= _RANGE_OPS:
+                return None
+            checks.append((name, direction, list(value.items())))
+            break
+        checks.append((name, direction, [("$eq", value)]))
+    if remaining:
+        return None
+    for name, _, bounds in checks:
+        if name not in kinds:
+            found = {_kind_of(row.get(name)) for row in rows}
+            kinds[name] = found.pop() if len(found) == 1 else None
+        kind = kinds[name]
+        if kind is None or any(_kind_of(bound) != kind for _, bound in bounds):
+            return None if rows else 0
+
+    def side(row: dict[str, Any]) -> int:
+        """-1: before the matching rows in `order`; 0: one of them; 1: after them."""
+        for name, direction, bounds in checks:
+            stored = row[name]
+            for op, bound in bounds:
+                if op in _TOO_LOW and _TOO_LOW[op](stored, bound):
+                    return -1 if direction > 0 else 1
+                if op in _TOO_HIGH and _TOO_HIGH[op](stored, bound):
+                    return 1 if direction > 0 else -1
+        return 0
+
+    def first(past: int) -> int:
+        lo, hi = 0, len(rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if side(rows[mid]) < past:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    return first(1) - first(0)
+
+
+def _sum(values: list[Any], sum_of: Any) -> Any:
+    """mongomock's `$sum` (`sum_of`), with its plain case first: only ints sum to their int."""
+    return sum(values) if all(v.__class__ is int for v in values) else sum_of(values)
+
+
+# group keys whose grouping and order `_grouped_sums` reproduces (immutable, with a sort key)
+_KEY_TYPES = frozenset({str, ObjectId, int, float, bool, type(None), datetime})
+
+
+def _field_path(value: Any) -> str | None:
+    """`"$name"` (a top-level field: no dots, no variables) -> "name"; None for anything else."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "$" and value[1] != "$":
+        return None if "." in value else value[1:]
+    return None
+
+
+def _grouped_sums(
+    docs: Iterator[dict[str, Any]],
+    spec: dict[str, Any],
+    aware: Any,
+    sum_of: Any,
+) -> list[dict[str, Any]] | None:
+    """mongomock's `$group` of `{_id: "$field", name: {$sum: "$field" or a number}, ...}`, read
+    from the stored documents (never copied nor changed) in one pass.
+
+    Same rows in the same order as mongomock: it sorts the documents by key (BSON order,
+    stable) and lets `itertools.groupby` cut groups where a key differs (`==`) from its group's
+    first one; here the documents are filed by the key's sort key, the groups sorted by it and
+    neighbours with equal keys (1 and True) merged, each group's values kept in document order
+    and summed by mongomock's own `$sum`. A missing key groups as null, as there. Any other
+    shape, or a key of another type (arrays, documents, NaN), returns None: mongomock groups
+    copies itself. `aware`: mongomock's tz-aware copy of a value (datetime keys), or None.
+    """
+    key_field = _field_path(spec.get("_id"))
+    if key_field is None:
+        return None
+    sums: list[tuple[str, str | None, Any]] = []
+    for name, accumulator in spec.items():
+        if name == "_id":
+            continue
+        if not isinstance(accumulator, dict) or list(accumulator) != ["$sum"]:
+            return None
+        argument = accumulator["$sum"]
+        field = _field_path(argument)
+        if field is None and argument.__class__ not in (int, float):
+            return None
+        sums.append((name, field, argument))
+    groups: dict[tuple[Any, ...], tuple[Any, list[list[Any]]]] = {}
+    for doc in docs:
+        key = doc.get(key_field)
+        # (Beanie stores PydanticObjectId, an ObjectId subclass; NaN has no place in a group)
+        if (key.__class__ not in _KEY_TYPES and not isinstance(key, ObjectId)) or key != key:
+            return None
+        sort_key = bson_sort_key(key)
+        group = groups.get(sort_key)
+        if group is None:
+            group = groups[sort_key] = (key, [[] for _ in sums])
+        for values, (_, field, argument) in zip(group[1], sums, strict=True):
+            if field is None:
+                values.append(argument)
+            elif field in doc:
+                values.append(doc[field])
+    try:
+        ordered = sorted(groups.items(), key=operator.itemgetter(0))
+    except TypeError:  # pragma: no cover - sort keys of one rank hold comparable values
+        return None
+    merged: list[tuple[Any, list[list[Any]]]] = []
+    for _, (key, lists) in ordered:
+        if merged and merged[-1][0] == key:
+            for into, values in zip(merged[-1][1], lists, strict=True):
+                into.extend(values)
+        else:
+            merged.append((key, lists))
+    rows = []
+    for key, lists in merged:
+        row = {name: _sum(values, sum_of) for (name, _, _), values in zip(sums, lists, strict=True)}
+        row["_id"] = aware(key) if aware is not None else key
+        rows.append(row)
+    return rows
 
 
 class _Unsortable(Exception):

@@ -90,6 +90,16 @@ def _filters(ids: list[ObjectId]) -> list[dict[str, Any]]:
         {"kind": 1},
         {"other": 1.0, "n": {"$gt": 10}},
         {"kind": 0, "ref": {"$ne": None}},
+        # a partition value (or several) and a date range: the range cut from the sorted dates
+        {"kind": "b", "day": {"$gte": datetime(2026, 1, 2, tzinfo=UTC)}},
+        {
+            "kind": {"$in": ["a", "A", ids[0]]},
+            "day": {
+                "$gte": datetime(2026, 1, 2, tzinfo=UTC),
+                "$lt": datetime(2026, 1, 4, tzinfo=UTC),
+            },
+        },
+        {"kind": None, "day": {"$lt": datetime(2026, 1, 2, tzinfo=UTC)}},
         {},
     ]
 
@@ -128,6 +138,15 @@ def test_a_partitioned_collection_finds_the_same_documents_through_writes(
     for n in range(300, 340):
         upsert = {"$inc": {"runs": 1}, "$setOnInsert": {"kind": "a"}}
         buckets.update_one({"n": n}, upsert, upsert=True)
+    check()
+    # dates moved (the sorted dates of a partition follow) and days that are not dates
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    for n, value in zip(
+        rng.sample(range(300), 40), [None, 3, "x", [day], *[day] * 36], strict=True
+    ):
+        shifted = value + timedelta(days=rng.randrange(-2, 6)) if value is day else value
+        buckets.update_one({"n": n}, {"$set": {"day": shifted}})
+    buckets.update_many({"n": {"$lt": 20}}, {"$unset": {"day": ""}})
     check()
     buckets.drop()
     buckets.insert_many([{"n": n, "kind": rng.choice("ab")} for n in range(50)])
@@ -210,6 +229,26 @@ def test_board_totals_sorted_pages_match_mongomock_through_writes(collection: An
                     page = list(rows.find(spec, sort=sort, skip=skip, limit=limit))
                     assert page == original[skip : skip + limit if limit else None], spec
             assert rows.count_documents(spec) == len(original)
+        # counts of a range of a cached board order (the rank and position counts of the
+        # boards) bisect it: the same numbers as mongomock's own count
+        ids = sorted(collection.ids)
+        for board in ("b1", "b2", "b9"):
+            for conditions in (
+                {},
+                {"score": {"$gt": 5}},
+                {"score": {"$gte": 3.5, "$lt": 250}},
+                {"score": {"$lte": 5}},
+                {"score": 5},
+                {"score": 5.0, "sort_name": {"$lt": "dan"}},
+                {"score": 10, "sort_name": {"$gte": "bob"}},
+                {"score": 5, "sort_name": "bob", "entity_id": {"$lt": ids[3]}},
+                {"score": 0, "sort_name": "ann", "entity_id": {"$gt": ids[0]}},
+                {"score": {"$gt": "a"}},  # another kind of bound: mongomock counts
+                {"sort_name": "bob"},  # not a prefix of the order: mongomock counts
+            ):
+                spec = {"board": board, **conditions}
+                expected = ORIGINAL["count_documents"](rows, spec)
+                assert rows.count_documents(spec) == expected, spec
 
     check()
     for _ in range(3):  # reads between writes: a stale cached order would show here
@@ -229,6 +268,10 @@ def test_board_totals_sorted_pages_match_mongomock_through_writes(collection: An
         check()
         rows.update_many({"sort_name": "bob"}, {"$set": {"sort_name": "zed"}})
         check()
+    rows.update_one({"_id": "r201"}, {"$set": {"score": "x"}})  # a board of mixed kinds
+    check()
+    rows.update_one({"_id": "r202"}, {"$unset": {"sort_name": ""}})
+    check()
     rows.drop()
     rows.insert_many([row(n) for n in range(40)])
     check()
@@ -260,6 +303,59 @@ def test_aggregates_match_mongomock_without_pushdown(collection: Any) -> None:
             mongomock.aggregate.process_pipeline(docs, collection.database, pipeline, None)
         )
         assert patched == original, pipeline
+
+
+def test_grouped_sums_match_mongomock(collection: Any) -> None:
+    """A `$group` of sums right after the `$match` reads the stored documents in one pass:
+    the same rows, in the same order, as mongomock's own `$group` on copies, for keys of every
+    plain type (1, 1.0 and true; missing and null; ObjectIds and their Beanie subclass; dates)
+    and for the shapes it leaves to mongomock (array or document keys, other accumulators)."""
+    from beanie import PydanticObjectId
+
+    rng = random.Random(7)
+    ids = [ObjectId(), PydanticObjectId(), ObjectId()]
+    day = datetime(2026, 1, 1)
+    keys: list[Any] = [None, "a", "b", 1, 1.0, True, False, 0, 2.5, *ids, day, day.replace(day=2)]
+    sums: list[Any] = [1, 2, 2.5, None, "x", True, day]
+    docs = []
+    for n in range(400):
+        doc: dict[str, Any] = {"n": n, "kind": rng.choice("ab")}
+        if rng.random() < 0.95:
+            doc["key"] = rng.choice(keys)
+        for field in ("score", "other"):
+            if rng.random() < 0.9:
+                doc[field] = rng.choice(sums)
+        docs.append(doc)
+    for tz_aware in (True, False):
+        coll = mongomock.MongoClient(tz_aware=tz_aware).db.grouped
+        coll.insert_many([dict(doc) for doc in docs])
+        odd = mongomock.MongoClient(tz_aware=tz_aware).db.odd
+        odd.insert_many([{**doc, "key": [doc.get("key")]} for doc in docs[:50]])
+        odd.insert_many([{"key": {"x": 1}, "score": 1}, {"key": float("nan"), "score": 2}])
+        group = {"_id": "$key", "s": {"$sum": "$score"}, "o": {"$sum": "$other"}, "c": {"$sum": 1}}
+        pipelines = [
+            [{"$match": {}}, {"$group": group}],
+            [{"$match": {"kind": "a"}}, {"$group": group}, {"$sort": {"s": -1, "_id": 1}}],
+            [
+                {"$match": {"kind": "b", "n": {"$gt": 100}}},
+                {"$group": {"_id": "$key", "h": {"$sum": 2.5}}},
+            ],
+            [{"$match": {"kind": "a"}}, {"$group": {"_id": "$missing", "c": {"$sum": 1}}}],
+            [{"$match": {"kind": "z"}}, {"$group": group}],
+            [{"$match": {}}, {"$group": {"_id": "$key", "m": {"$max": "$n"}}}],
+            [{"$match": {}}, {"$group": {"_id": {"k": "$key"}, "c": {"$sum": 1}}}],
+        ]
+        for target in (coll, odd):
+            for pipeline in pipelines:
+                patched = list(target.aggregate(pipeline))
+                query = pipeline[0]["$match"]
+                copies = list(target.find(query))
+                original = list(
+                    mongomock.aggregate.process_pipeline(
+                        copies, target.database, pipeline[1:], None
+                    )
+                )
+                assert repr(patched) == repr(original), (tz_aware, pipeline)
 
 
 def test_fast_sort_keys_order_like_bson(collection: Any) -> None:
