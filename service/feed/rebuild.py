@@ -7,17 +7,20 @@ time, summary) is replaced, one whose source is gone (an orphan) is deleted. The
 writes its activities in bulk without the hooks, derives its feed with it; so can
 `scripts/rebuild_feed.py` after a bulk import or a crash between a change and its listener.
 
-Sources are read in `_id` keyset batches of BATCH, each batch's existing rows with one
-`_id $in` read; the orphans are found by one pass over the feed rows' ids (projection `_id`).
+Sources are read in chunks of BATCH from one cursor each and compared with the stored rows, read
+once up front (in batches too; its memory is about the feed rows' size); the stored rows no
+source claimed are the orphans.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from pymongo import DeleteOne, ReplaceOne
+from pymongo import DeleteOne, InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError
 
 from documents import Badge, Challenge, ChallengeParticipant, Post, Run, User, UserBadge, Workout
 from documents.clock import utcnow
@@ -50,22 +53,57 @@ class FeedDrift:
 async def _batches(
     collection: Any, criteria: dict[str, Any], projection: dict[str, int] | None = None
 ) -> AsyncIterator[list[dict]]:
-    last = None
-    while True:
-        query = dict(criteria)
-        if last is not None:
-            query["_id"] = {"$gt": last}
-        rows = await collection.find(query, projection).sort("_id", 1).limit(BATCH).to_list(None)
-        if not rows:
-            return
-        yield rows
-        last = rows[-1]["_id"]
+    """The matching documents in chunks of BATCH, from one cursor (`batch_size` round trips)."""
+    chunk: list[dict[str, Any]] = []
+    async for row in collection.find(criteria, projection, batch_size=BATCH):
+        chunk.append(row)
+        if len(chunk) >= BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _from(document: Any, builder: Callable[[Any], dict[str, Any]]) -> Callable[[dict], dict]:
+# the fields each source's rows are built from, with the defaults of documents stored before
+# a field existed (read with this projection: a workout's sets are never copied)
+SOURCE_FIELDS: dict[str, dict[str, Any]] = {
+    "run": {
+        "user_id": None,
+        "started_at": None,
+        "visibility": "public",
+        "distance_km": None,
+        "duration_s": None,
+        "pace_s_per_km": None,
+        "elevation_gain_m": None,
+        "source": "manual",
+    },
+    "workout": {
+        "user_id": None,
+        "started_at": None,
+        "visibility": "public",
+        "name": None,
+        "duration_s": None,
+        "sets_count": None,
+        "exercises_count": None,
+        "volume_kg": None,
+    },
+    "post": {
+        "user_id": None,
+        "created_at": None,
+        "visibility": "public",
+        "text": "",
+        "run_id": None,
+        "workout_id": None,
+    },
+}
+
+
+def _from(kind: str, builder: Callable[[Any], dict[str, Any]]) -> Callable[[dict], dict]:
+    defaults = SOURCE_FIELDS[kind]
+
     def build(raw: dict[str, Any]) -> dict[str, Any]:
-        fields = {k: v for k, v in raw.items() if k != "_id"}
-        return builder(document.model_construct(id=raw["_id"], **fields))
+        fields = {**defaults, **{k: v for k, v in raw.items() if k != "_id"}}
+        return builder(SimpleNamespace(id=raw["_id"], **fields))
 
     return build
 
@@ -88,39 +126,57 @@ class _Visibilities:
         return self.known.get(user_id, "friends")
 
 
-async def _apply(expected: list[dict[str, Any]], drift: FeedDrift, repair: bool) -> None:
+async def _apply(
+    expected: list[dict[str, Any]],
+    stored: dict[Any, dict[str, Any]],
+    drift: FeedDrift,
+    repair: bool,
+) -> None:
     drift.rows += len(expected)
-    collection = FeedItem.get_motor_collection()
-    stored = {
-        row["_id"]: row
-        async for row in collection.find({"_id": {"$in": [r["_id"] for r in expected]}})
-    }
     writes = []
     for row in expected:
-        have = stored.get(row["_id"])
+        have = stored.pop(row["_id"], None)
         if have is not None and all(have.get(k) == row[k] for k in COMPARED):
             continue
         if have is None:
             drift.missing += 1
         else:
             drift.stale += 1
-        writes.append(ReplaceOne({"_id": row["_id"]}, {**row, "updated_at": utcnow()}, upsert=True))
+        fields = {**row, "updated_at": utcnow()}
+        writes.append(
+            InsertOne(fields)
+            if have is None
+            else ReplaceOne({"_id": row["_id"]}, fields, upsert=True)
+        )
     if repair and writes:
-        await collection.bulk_write(writes, ordered=False)
+        try:
+            await FeedItem.get_motor_collection().bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            # a listener inserted the row meanwhile: it is the same row (or newer)
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
 
 
 async def rebuild(*, repair: bool = True) -> FeedDrift:
     """Compare (and with `repair`, fix) the feed rows against their sources."""
     drift = FeedDrift()
-    expected_ids: set[Any] = set()
+    # the stored rows, read once (what is left after the sources' pass: the orphans)
+    stored: dict[Any, dict[str, Any]] = {}
+    async for batch in _batches(FeedItem.get_motor_collection(), {}, {"updated_at": 0}):
+        stored.update((row["_id"], row) for row in batch)
 
     async def apply(rows: list[dict[str, Any]]) -> None:
-        expected_ids.update(r["_id"] for r in rows)
-        await _apply(rows, drift, repair)
+        await _apply(rows, stored, drift, repair)
 
-    for document, builder in ((Run, run_row), (Workout, workout_row), (Post, post_row)):
-        build = _from(document, builder)
-        async for batch in _batches(document.get_motor_collection(), {}):
+    sources: tuple[tuple[str, Any, Any], ...] = (
+        ("run", Run, run_row),
+        ("workout", Workout, workout_row),
+        ("post", Post, post_row),
+    )
+    for kind, document, builder in sources:
+        build = _from(kind, builder)
+        projection = dict.fromkeys(SOURCE_FIELDS[kind], 1)
+        async for batch in _batches(document.get_motor_collection(), {}, projection):
             await apply([build(raw) for raw in batch])
 
     visibilities = _Visibilities()
@@ -165,9 +221,7 @@ async def rebuild(*, repair: bool = True) -> FeedDrift:
             ]
         )
 
-    orphans: list[Any] = []
-    async for batch in _batches(FeedItem.get_motor_collection(), {}, {"_id": 1}):
-        orphans.extend(r["_id"] for r in batch if r["_id"] not in expected_ids)
+    orphans = list(stored)
     drift.orphans = len(orphans)
     if repair and orphans:
         await FeedItem.get_motor_collection().bulk_write(
