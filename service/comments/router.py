@@ -12,12 +12,13 @@ from service.security import CurrentUser, OptionalUser
 
 router = APIRouter(tags=["comments"])
 
-SubjectId = Annotated[str, Path(description="Id of the post, run or workout")]
 CommentId = Annotated[str, Path(description="Comment id")]
 
 
 def _add_routes(kind: SubjectKind) -> None:
-    path = f"/{subjects.PATHS[kind]}/{{subject_id}}/comments"
+    # the path names its id as the subject's own routes do: /runs/{run_id}/comments
+    SubjectId = Annotated[str, Path(alias=f"{kind}_id", description=f"{subjects.WHAT[kind]} id")]
+    path = f"/{subjects.PATHS[kind]}/{{{kind}_id}}/comments"
     what = subjects.WHAT[kind].lower()
 
     async def add_comment(

@@ -12,11 +12,11 @@ from service.security import CurrentUser, OptionalUser
 
 router = APIRouter(tags=["likes"])
 
-SubjectId = Annotated[str, Path(description="Id of the post, run or workout")]
-
 
 def _add_routes(kind: SubjectKind) -> None:
-    path = f"/{subjects.PATHS[kind]}/{{subject_id}}/likes"
+    # the path names its id as the subject's own routes do: /runs/{run_id}/comments
+    SubjectId = Annotated[str, Path(alias=f"{kind}_id", description=f"{subjects.WHAT[kind]} id")]
+    path = f"/{subjects.PATHS[kind]}/{{{kind}_id}}/likes"
     what = subjects.WHAT[kind].lower()
 
     async def like(subject_id: SubjectId, user: CurrentUser) -> Response:
