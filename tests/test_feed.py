@@ -15,7 +15,7 @@ from documents.post import like_id
 from documents.social import block_id, pair_key
 from service import events
 from service.feed import rebuild as feed_rebuild
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, make_settings, serve
 from tests.factories import Account, Api
 
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
@@ -379,3 +379,15 @@ async def test_demo_social_data_fills_the_hubs_feed_and_is_safe_to_rerun(
         assert item["liked_by_me"] is bool(mine)
     assert sum(i["likes"] for i in posts) > 0
     assert sum(i["comments"] for i in items if i["comments"]) > 0
+
+
+async def test_the_feed_reads_only_the_most_recent_follows_beyond_its_cap() -> None:
+    async with serve(make_settings(feed_max_follows=1)) as http:
+        api = Api(http)
+        fan, older, newer = [await api.user(city="Paris") for _ in range(3)]
+        for athlete in (older, newer):
+            await api.athlete(athlete)
+            await api.follow(fan, athlete)
+            await run(api, athlete, 1)
+        shown = {i["actor"]["id"] for i in await whole_feed(http, fan)}
+        assert shown == {newer.id}
