@@ -5,9 +5,10 @@ one index walk in board order, `total` an index count, and the rank of the page'
 1 + an index count of rows with a higher score (the others follow from their positions), so
 ranks are right on every page. Names and member counts are read for the page's rows only.
 
-Custom periods, and the cities ordered per member or per capita (their own sort keys change with
-every membership; cities are a bounded set), aggregate score buckets into every ranked entity
-of the period, best first, and slice that (`_ranked_all`).
+Custom periods aggregate score buckets (the page's scores cut inside the pipeline). The cities
+ordered per member or per capita (sort keys that change with every membership; cities are a
+bounded set) rank every city of the period: for a standard period from the city board's rows in
+`board_totals` (one walk of that board), for a custom one from the buckets.
 
 `around=me`: the caller's row and up to AROUND rows above and below it, ranked as on any page.
 """
@@ -375,10 +376,12 @@ async def cities(
         _with_per_capita(_with_per_member(window.rows))
     else:
         # per member/capita: sort keys that move with every membership; bounded by the cities
-        pipeline = pipelines.city_totals(period)
-        rows = _with_per_capita(
-            _with_per_member(await _aggregate(ScoreBucket.get_motor_collection(), pipeline))
-        )
+        if period.kind == "custom":
+            pipeline = pipelines.city_totals(period)
+            rows = await _aggregate(ScoreBucket.get_motor_collection(), pipeline)
+        else:
+            rows = await _city_rows(period)
+        rows = _with_per_capita(_with_per_member(rows))
         rank_by: str = order
         if order == "score_per_member":
             # per-member values are rounded here (mongomock has no $round), so sorted here
@@ -395,6 +398,19 @@ async def cities(
         )
 
     return window.board(period, build)
+
+
+async def _city_rows(period: Period) -> list[Row]:
+    """Every city's row of a standard-period city board, in board order, with its name, slug,
+    population and city team's member count: one walk of the board (a row per city that scored
+    in the period, so bounded by the cities) instead of grouping its buckets."""
+    criteria = {"board": totals.board_of("city", period)}
+    order = queries.BOARD_TOTALS.pick(criteria).order
+    rows = await _collection().find(criteria, TOTAL_FIELDS).sort(order).to_list(None)
+    for row in rows:
+        row["_id"] = row.pop("entity_id")
+    window = await _with_cities(Window(rows, [0] * len(rows), len(rows), 0, len(rows)))
+    return window.rows
 
 
 def _with_per_capita(rows: list[Row]) -> list[Row]:
