@@ -1,7 +1,8 @@
 """Each test gets a fresh app on an empty database.
 
 Embedded (default): a new in-memory mongomock store per test.
-TEST_MONGODB_URI set: a real MongoDB; each test uses its own database and drops it afterwards.
+TEST_MONGODB_URI set: a real MongoDB; each test's app starts on a database of its own, one an
+earlier test used and that was reset to exactly what a fresh startup leaves (tests/wire_pool.py).
 (`scripts/dev.py test` runs the suite both ways, the second through a secantusdb wire server:
 its known bugs are expected failures there, see tests/wire_server_bugs.py.)
 CHALLENGE_RUN_NOW set (ISO 8601, e.g. 2026-12-31T23:59:30Z): the clock is moved there for the
@@ -27,12 +28,16 @@ from documents import clock
 from service.errors import PROBLEM_JSON
 from service.main import create_app
 from service.settings import Settings
+from tests import wire_pool
 from tests.factories import Api
 
 TEST_MONGODB_URI = os.environ.get("TEST_MONGODB_URI") or None
 # Startup creates every index (and may load the demo): through a real driver on a busy CI
 # machine that takes seconds, not asgi-lifespan's default 5 s. Uvicorn sets no such limit.
 LIFESPAN_TIMEOUT_S = 120.0
+# On a server, tests reuse databases reset to a fresh startup's state (tests/wire_pool.py);
+# TEST_FRESH_DATABASES=1 gives every test a new database instead, as before.
+REUSE_DATABASES = bool(TEST_MONGODB_URI) and os.environ.get("TEST_FRESH_DATABASES") != "1"
 
 pytest_plugins = ["tests.wire_server_bugs"]
 
@@ -144,14 +149,33 @@ def settings() -> Settings:
     return make_settings()
 
 
+async def _start_and_stop(name: str) -> None:
+    application = create_app(make_settings(mongodb_db=name))
+    async with LifespanManager(application, startup_timeout=LIFESPAN_TIMEOUT_S):
+        pass
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    wire_pool.close()
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The test's app, started on its database. On a server the database is one a previous test
+    used, reset to exactly what a fresh startup leaves (tests/wire_pool.py), unless the test has
+    written to its own already; the app's whole startup still runs on it."""
+    pool = wire_pool.pool(TEST_MONGODB_URI) if TEST_MONGODB_URI and REUSE_DATABASES else None
+    if pool is not None:
+        await wire_pool.ensure_template(pool, _start_and_stop)
+        settings.mongodb_db = pool.take(settings.mongodb_db) or settings.mongodb_db
     application = create_app(settings)
     # The FastAPI object itself, so tests can reach app.state (the lifespan keeps no ASGI state).
     async with LifespanManager(application, startup_timeout=LIFESPAN_TIMEOUT_S):
         yield application
-        if TEST_MONGODB_URI:
+        if TEST_MONGODB_URI and pool is None:
             await application.state.client.drop_database(settings.mongodb_db)
+    if pool is not None:  # after shutdown: no job of the app writes any more
+        pool.release(settings.mongodb_db)
 
 
 @pytest.fixture

@@ -153,9 +153,10 @@ def mongosh(settings: Settings) -> Mongosh:
     """Run a recipe on this test's database: `await mongosh("find_user.js", email="...")`."""
     binary = _mongosh_binary()
     assert TEST_MONGODB_URI
-    uri = _uri_with_database(TEST_MONGODB_URI, settings.mongodb_db)
 
     async def run(recipe: str, **variables: Any) -> Shell:
+        # read when the recipe runs: the `app` fixture may have lent the test another database
+        uri = _uri_with_database(TEST_MONGODB_URI, settings.mongodb_db)
         command = [binary, uri, "--quiet", "--norc"]
         if variables:
             values = ", ".join(f"{name} = {json.dumps(value)}" for name, value in variables.items())
