@@ -9,7 +9,8 @@ A benchmark, not a test. For each format it times (p50 over the rounds):
 - `parse_ms`: `service.imports.parsing.parse()`, i.e. the library plus cleaning and measuring;
 - `import_ms`: the whole `POST /runs/import` (in-process app over ASGI, embedded store or
   MONGODB_URI), when the app has that endpoint, `import_over_parse_cpu` (target ≤ 2) and
-  `import_over_library_cpu`.
+  `import_over_library_cpu` (the issue's wording: the import ≤ 2× the library alone,
+  `import_target_met_vs_library`).
 Each is reported as wall time (`_ms`) and process CPU time (`_cpu_ms`); ratios use CPU time,
 which a loaded machine disturbs least.
 Each import round uses a fresh user, so neither the duplicate-file nor the overlap rule fires.
@@ -264,6 +265,7 @@ def main(
             # the issue's own wording: the import against the parsing library alone
             entry["import_over_library_cpu"] = round(cpu / entry["library_cpu_ms"], 2)
             entry["import_target_met"] = entry["import_over_parse_cpu"] <= TARGET_RATIO
+            entry["import_target_met_vs_library"] = entry["import_over_library_cpu"] <= TARGET_RATIO
     print(json.dumps(report, indent=2))
 
 
