@@ -541,6 +541,34 @@ def test_tcx_with_several_activities_months_apart_gives_one_each() -> None:
     assert all(a.elapsed_s == 110 for a in parsed.activities)
 
 
+def test_tcx_points_of_any_shape_read_like_plain_ones() -> None:
+    """The reader's fast path for a trackpoint (fields, Position, HeartRateBpm) and its general
+    path (a point of another shape: here a field holding an element) read the same values;
+    extensions deeper in a point are ignored."""
+    plain = [
+        tcx_trackpoint(T0 + timedelta(seconds=10 * i), lat=48 + i * STEP_DEG, distance=35.0 * i)
+        for i in range(6)
+    ]
+    extension = (
+        '<Extensions><TPX xmlns="http://www.garmin.com/xmlschemas/ActivityExtension/v2">'
+        "<Speed>3.5</Speed><Time>2001-01-01T00:00:00Z</Time></TPX></Extensions></Trackpoint>"
+    )
+    extended = [p.replace("</Trackpoint>", extension) for p in plain]
+    # a field whose text is followed by an element: its text is what comes before it
+    unusual = [p.replace("</DistanceMeters>", "<Note/></DistanceMeters>") for p in plain]
+    files = [
+        tcx_file([tcx_lap(T0, seconds=50, metres=175.0, avg=0, top=0, points=points)])
+        for points in (plain, extended, unusual)
+    ]
+
+    read = [run(content).activities[0] for content in files]
+
+    assert read[0].points == read[1].points == read[2].points
+    assert [p.distance_m for p in read[0].points] == [35.0 * i for i in range(6)]
+    assert read[0].points[-1].time == T0 + timedelta(seconds=50)
+    assert read[0].points[-1].lat == 48 + 5 * STEP_DEG
+
+
 def test_treadmill_tcx_has_lap_distance_and_no_route() -> None:
     points = [
         tcx_trackpoint(T0 + timedelta(seconds=10 * i), distance=25.0 * i, hr=130) for i in range(61)
