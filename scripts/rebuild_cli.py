@@ -1,16 +1,21 @@
-"""The plumbing the rebuild scripts share (rebuild_scores, rebuild_records, rebuild_workouts,
-rebuild_gamification): their common options, the store they target (MONGODB_URI, or the
-embedded store, optionally loaded with the demo data first) and the one-line outcome.
+"""The plumbing the rebuild scripts share: their common options, the store they target
+(MONGODB_URI, or the embedded store, optionally loaded with the demo data first) and the
+one-line outcome.
 
-Each script keeps only what it rebuilds and how it prints the differences.
+A script that checks one thing (rebuild_records, rebuild_workouts, rebuild_friends,
+rebuild_feed, rebuild_social_counts) is only its `check` (a `Report` of one pass, repairing or
+not) given to `rebuild_app`; rebuild_scores and rebuild_gamification, which do more around the
+pass, build their command from the pieces (`store`, `outcome`, the options).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -103,3 +108,67 @@ def outcome(
 def run(main: Coroutine[Any, Any, int]) -> NoReturn:
     """Run the script's coroutine and exit with its code."""
     raise typer.Exit(asyncio.run(main))
+
+
+@dataclass(frozen=True)
+class Report:
+    """One pass of a check: whether it found nothing to repair, the outcome line's summary, and
+    the lines naming the differences (`details(show)`: at most `show` of each kind)."""
+
+    clean: bool
+    summary: str
+    details: Callable[[int], Iterable[str]] = lambda show: ()
+
+
+Check = Callable[..., Awaitable[Report]]  # check(*, repair: bool) -> Report
+
+
+async def check_once(*, check: Check, verify: bool, demo: bool, seed: int, show: int) -> int:
+    """One pass of `check` on the target store (repairing unless `verify`); the exit code."""
+    async with store(demo=demo, seed=seed) as where:
+        started = time.perf_counter()
+        report = await check(repair=not verify)
+        elapsed = time.perf_counter() - started
+
+        def details() -> None:
+            for line in report.details(show):
+                console.print(line)
+
+        return outcome(
+            clean=report.clean,
+            verify=verify,
+            where=where,
+            summary=report.summary,
+            elapsed=elapsed,
+            details=details,
+        )
+
+
+def rebuild_app(
+    doc: str | None, *, check: Check, summary: str, verify_what: str, show_help: str | None
+) -> typer.Typer:
+    """The Typer app of a script that checks one thing: `--verify`, `--demo`, `--seed` and, when
+    `show_help` is given, `--show`; `doc` is the app's help, `summary` the command's."""
+    app = typer.Typer(add_completion=False, help=doc)
+    if show_help is None:
+
+        @app.command(help=summary)
+        def main(
+            verify: bool = verify_option(verify_what),
+            demo: bool = demo_option(),
+            seed: int = seed_option(),
+        ) -> None:
+            run(check_once(check=check, verify=verify, demo=demo, seed=seed, show=0))
+
+    else:
+
+        @app.command(help=summary)
+        def main_showing(
+            verify: bool = verify_option(verify_what),
+            demo: bool = demo_option(),
+            seed: int = seed_option(),
+            show: int = show_option(show_help),
+        ) -> None:
+            run(check_once(check=check, verify=verify, demo=demo, seed=seed, show=show))
+
+    return app

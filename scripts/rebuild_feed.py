@@ -14,42 +14,30 @@ moment, then --verify again.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
-
-import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.rebuild_cli import demo_option, outcome, run, seed_option, store, verify_option
+from scripts.rebuild_cli import Report, rebuild_app
 from service.feed import rebuild
 
-app = typer.Typer(add_completion=False, help=__doc__)
+
+async def check(*, repair: bool) -> Report:
+    drift = await rebuild.rebuild(repair=repair)
+    summary = (
+        f"missing {drift.missing}, stale {drift.stale}, orphans {drift.orphans} "
+        f"of {drift.rows} rows"
+    )
+    return Report(clean=drift.clean, summary=summary)
 
 
-async def _main(*, verify: bool, demo: bool, seed: int) -> int:
-    async with store(demo=demo, seed=seed) as where:
-        started = time.perf_counter()
-        drift = await rebuild.rebuild(repair=not verify)
-        summary = (
-            f"missing {drift.missing}, stale {drift.stale}, orphans {drift.orphans} "
-            f"of {drift.rows} rows"
-        )
-        return outcome(
-            clean=drift.clean,
-            verify=verify,
-            where=where,
-            summary=summary,
-            elapsed=time.perf_counter() - started,
-        )
-
-
-@app.command()
-def main(
-    verify: bool = verify_option(), demo: bool = demo_option(), seed: int = seed_option()
-) -> None:
-    """Rebuild or verify the feed rows against their sources."""
-    run(_main(verify=verify, demo=demo, seed=seed))
+app = rebuild_app(
+    __doc__,
+    check=check,
+    summary="Rebuild or verify the feed rows against their sources.",
+    verify_what="printing what differs",
+    show_help=None,
+)
 
 
 if __name__ == "__main__":

@@ -13,65 +13,40 @@ can race with it: repair in a quiet moment, then --verify again.
 from __future__ import annotations
 
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
-
-import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.rebuild_cli import (
-    console,
-    demo_option,
-    outcome,
-    run,
-    seed_option,
-    show_option,
-    store,
-    verify_option,
-)
+from scripts.rebuild_cli import Report, rebuild_app
 from service.records import rebuild
 
-app = typer.Typer(add_completion=False, help=__doc__)
+
+async def check(*, repair: bool) -> Report:
+    drift = await (rebuild.repair() if repair else rebuild.verify())
+    summary = ", ".join(f"{name} {n}" for name, n in drift.counts().items())
+    summary += " of " + ", ".join(f"{n} {name}" for name, n in drift.expected.items())
+
+    def details(show: int) -> Iterator[str]:
+        for label, part in (
+            ("missing", drift.missing),
+            ("changed", drift.changed),
+            ("orphaned", drift.orphaned),
+        ):
+            for collection, ids in part.items():
+                for doc_id in ids[:show]:
+                    yield f"{collection} {label}: {doc_id}"
+
+    return Report(clean=drift.clean, summary=summary, details=details)
 
 
-async def _main(*, verify: bool, demo: bool, seed: int, show: int) -> int:
-    async with store(demo=demo, seed=seed) as where:
-        started = time.perf_counter()
-        drift = await (rebuild.verify() if verify else rebuild.repair())
-        elapsed = time.perf_counter() - started
-        summary = ", ".join(f"{name} {n}" for name, n in drift.counts().items())
-        summary += " of " + ", ".join(f"{n} {name}" for name, n in drift.expected.items())
-
-        def details() -> None:
-            for label, part in (
-                ("missing", drift.missing),
-                ("changed", drift.changed),
-                ("orphaned", drift.orphaned),
-            ):
-                for collection, ids in part.items():
-                    for doc_id in ids[:show]:
-                        console.print(f"{collection} {label}: {doc_id}")
-
-        return outcome(
-            clean=drift.clean,
-            verify=verify,
-            where=where,
-            summary=summary,
-            elapsed=elapsed,
-            details=details,
-        )
-
-
-@app.command()
-def main(
-    verify: bool = verify_option(),
-    demo: bool = demo_option(),
-    seed: int = seed_option(),
-    show: int = show_option("How many differing ids to print per kind."),
-) -> None:
-    """Rebuild or verify best efforts and strength summaries against runs and workouts."""
-    run(_main(verify=verify, demo=demo, seed=seed, show=show))
+app = rebuild_app(
+    __doc__,
+    check=check,
+    summary="Rebuild or verify best efforts and strength summaries against runs and workouts.",
+    verify_what="printing what differs",
+    show_help="How many differing ids to print per kind.",
+)
 
 
 if __name__ == "__main__":

@@ -12,58 +12,33 @@ in-memory embedded store: empty unless --demo loads the demo data into it first)
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
-
-import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.rebuild_cli import (
-    console,
-    demo_option,
-    outcome,
-    run,
-    seed_option,
-    show_option,
-    store,
-    verify_option,
-)
+from scripts.rebuild_cli import Report, rebuild_app
 from service.workouts import rebuild
 
-app = typer.Typer(add_completion=False, help=__doc__)
+
+async def check(*, repair: bool) -> Report:
+    drift = await (rebuild.repair() if repair else rebuild.verify())
+    return Report(
+        clean=drift.clean,
+        summary=f"{drift.checked} workouts checked, {len(drift.changed)} drifted",
+        details=lambda show: (
+            f"workout {workout_id}: stored totals differ from its sets"
+            for workout_id in drift.changed[:show]
+        ),
+    )
 
 
-async def _main(*, verify: bool, demo: bool, seed: int, show: int) -> int:
-    async with store(demo=demo, seed=seed) as where:
-        started = time.perf_counter()
-        drift = await (rebuild.verify() if verify else rebuild.repair())
-        elapsed = time.perf_counter() - started
-        summary = f"{drift.checked} workouts checked, {len(drift.changed)} drifted"
-
-        def details() -> None:
-            for workout_id in drift.changed[:show]:
-                console.print(f"workout {workout_id}: stored totals differ from its sets")
-
-        return outcome(
-            clean=drift.clean,
-            verify=verify,
-            where=where,
-            summary=summary,
-            elapsed=elapsed,
-            details=details,
-        )
-
-
-@app.command()
-def main(
-    verify: bool = verify_option("listing the workouts"),
-    demo: bool = demo_option(),
-    seed: int = seed_option(),
-    show: int = show_option("How many drifted workouts to list."),
-) -> None:
-    """Rebuild or verify the workouts' stored totals against their sets."""
-    run(_main(verify=verify, demo=demo, seed=seed, show=show))
+app = rebuild_app(
+    __doc__,
+    check=check,
+    summary="Rebuild or verify the workouts' stored totals against their sets.",
+    verify_what="listing the workouts",
+    show_help="How many drifted workouts to list.",
+)
 
 
 if __name__ == "__main__":
