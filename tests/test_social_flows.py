@@ -100,6 +100,11 @@ async def test_blocking_vanishes_from_feeds_and_keeps_comments_already_made(
     assert_problem(r, 403)
     assert (await counts_rebuild.verify()).clean
     assert not await friends_count_drift()
+    # the owner may still delete what the blocked user wrote on their things
+    [comment] = (await client.get(f"/posts/{mine['id']}/comments")).json()["items"]
+    r = await client.delete(f"/comments/{comment['id']}", headers=me.headers)
+    assert r.status_code == 204, r.text
+    assert (await client.get(f"/posts/{mine['id']}", headers=me.headers)).json()["comments"] == 0
 
 
 async def test_deleting_a_post_removes_its_notifications_and_feed_row(
