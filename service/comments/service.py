@@ -4,7 +4,6 @@ subject's `comments_count` moves with `$inc` when a comment row is really insert
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from beanie import PydanticObjectId
 
@@ -123,16 +122,6 @@ async def delete(*, comment: Comment, subject: Subject, actor: User) -> None:
         raise NotFound("Comment not found")
     await subjects.bump(subject.kind, subject.id, "comments_count", -1)
     await events.comment_deleted.emit(comment=Comment.model_validate(raw))
-
-
-async def delete_of_subjects(kind: SubjectKind, ids: list[Any]) -> int:
-    """Remove every comment of these subjects (being deleted: their counters go with them)."""
-    if not ids:
-        return 0
-    result = await Comment.get_motor_collection().delete_many(
-        {"subject_kind": kind, "subject_id": {"$in": ids}}
-    )
-    return int(result.deleted_count)
 
 
 async def delete_all_of(*, user: User) -> int:

@@ -92,16 +92,6 @@ async def likes_of(*, subject: Subject, page: PageParams) -> Page[LikeRead]:
     )
 
 
-async def delete_of_subjects(kind: SubjectKind, ids: list[Any]) -> int:
-    """Remove every like of these subjects (being deleted: their counters go with them)."""
-    if not ids:
-        return 0
-    result = await Like.get_motor_collection().delete_many(
-        {"subject_kind": kind, "subject_id": {"$in": ids}}
-    )
-    return int(result.deleted_count)
-
-
 async def delete_all_of(*, user: User) -> int:
     """Remove a user's likes everywhere, batch by batch, each liked subject's count decremented
     (one bulk `$inc` per kind and batch)."""

@@ -19,14 +19,10 @@ from service import events
 from service.comments import service as comments
 from service.likes import service as likes
 from service.posts import service as posts
+from service.posts import subjects
 
 # subject ids a batch already cleaned: their own per-item announcement skips the trip
 _cleaned_in_batch: set[PydanticObjectId] = set()
-
-
-async def _clean(kind: SubjectKind, ids: list[PydanticObjectId]) -> None:
-    await comments.delete_of_subjects(kind, ids)
-    await likes.delete_of_subjects(kind, ids)
 
 
 async def _clean_one(kind: SubjectKind, subject_id: PydanticObjectId | None) -> None:
@@ -35,7 +31,7 @@ async def _clean_one(kind: SubjectKind, subject_id: PydanticObjectId | None) -> 
     if subject_id in _cleaned_in_batch:
         _cleaned_in_batch.discard(subject_id)
         return
-    await _clean(kind, [subject_id])
+    await subjects.delete_rows_of(kind, [subject_id])
 
 
 async def _on_run_deleted(*, run: Run) -> None:
@@ -44,7 +40,7 @@ async def _on_run_deleted(*, run: Run) -> None:
 
 async def _on_runs_deleted(*, user: User, runs: Sequence[Run]) -> None:
     ids = [r.id for r in runs if r.id is not None]
-    await _clean("run", ids)
+    await subjects.delete_rows_of("run", ids)
     _cleaned_in_batch.update(ids)
 
 
@@ -54,7 +50,7 @@ async def _on_workout_deleted(*, workout: Workout) -> None:
 
 async def _on_workouts_deleted(*, user: User, workouts: Sequence[Workout]) -> None:
     ids = [w.id for w in workouts if w.id is not None]
-    await _clean("workout", ids)
+    await subjects.delete_rows_of("workout", ids)
     _cleaned_in_batch.update(ids)
 
 

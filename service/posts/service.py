@@ -16,7 +16,6 @@ from documents.clock import utcnow
 from documents.post import Post
 from documents.user import User
 from service import events
-from service.comments import service as comments
 from service.errors import Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.likes import service as likes
@@ -231,8 +230,7 @@ async def delete(*, post: Post, actor: User) -> None:
     raw = await Post.get_motor_collection().find_one_and_delete({"_id": post.id})
     if raw is None:  # deleted concurrently: that deletion announced it
         raise NotFound("Post not found")
-    await comments.delete_of_subjects("post", [post.id])
-    await likes.delete_of_subjects("post", [post.id])
+    await subjects.delete_rows_of("post", [post.id])
     await events.post_deleted.emit(post=Post.model_validate(raw))
 
 
@@ -252,8 +250,7 @@ async def delete_all_of(*, user: User) -> int:
         ids = [p.id for p in batch]
         result = await collection.delete_many({"_id": {"$in": ids}})
         deleted += result.deleted_count
-        await comments.delete_of_subjects("post", ids)
-        await likes.delete_of_subjects("post", ids)
+        await subjects.delete_rows_of("post", ids)
         for post in batch:
             await events.post_deleted.emit(post=post)
     return deleted

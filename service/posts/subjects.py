@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pymongo import UpdateOne
 
 from documents import Run, Workout
-from documents.post import Post, SubjectKind
+from documents.post import Comment, Like, Post, SubjectKind
 from documents.user import User
 from service.errors import NotFound
 from service.ids import object_id_or_404
@@ -110,3 +110,14 @@ async def bump_many(counter: Counter, deltas: dict[tuple[SubjectKind, Any], int]
         ]
         if ops:
             await document.get_motor_collection().bulk_write(ops, ordered=False)
+
+
+async def delete_rows_of(kind: SubjectKind, ids: list[Any]) -> None:
+    """Remove every comment and like of these subjects (being deleted: their counters go with
+    them)."""
+    if not ids:
+        return
+    for document in (Comment, Like):
+        await document.get_motor_collection().delete_many(
+            {"subject_kind": kind, "subject_id": {"$in": ids}}
+        )
