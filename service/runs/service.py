@@ -27,7 +27,7 @@ from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.ids import object_id_or_404
 from service.leaderboards import buckets
 from service.likes import service as likes
-from service.pagination import Page, PageParams, fetch_page
+from service.pagination import Page, PageParams, fetch_page, started_criteria
 from service.privacy import zones
 from service.runs import gpx, overlap, routes, scoring, splits
 from service.runs.limits import check_plausible, round_to_metres
@@ -172,27 +172,11 @@ async def get_visible(run_id: PydanticObjectId, viewer: User | None) -> Run:
 
 async def search(*, filters: RunFilters, page: PageParams, viewer: User) -> Page[RunRead]:
     """Runs matching every given filter that `viewer` may see, newest start first."""
-    if (
-        filters.started_from is not None
-        and filters.started_to is not None
-        and filters.started_from >= filters.started_to
-    ):
-        raise Unprocessable(
-            "`from` must be before `to` (the range is [from, to))",
-            locs=[("query", "from"), ("query", "to")],
-        )
-    criteria: dict[str, Any] = {}
+    criteria = started_criteria(filters.started_from, filters.started_to)
     for field in ("user_id", "team_id", "city_id"):
         value = getattr(filters, field)
         if value is not None:
             criteria[field] = value
-    started: dict[str, datetime] = {}
-    if filters.started_from is not None:
-        started["$gte"] = filters.started_from
-    if filters.started_to is not None:
-        started["$lt"] = filters.started_to
-    if started:
-        criteria["started_at"] = started
     # one runner: their visible levels (index user_visibility_started walks only those);
     # everyone's: public rows, the viewer's own and their friends' `friends` rows
     criteria |= await access.list_criteria(viewer, filters.user_id)

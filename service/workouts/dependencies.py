@@ -1,12 +1,11 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
 from documents import Workout
 from service.ids import object_id_or_404
+from service.pagination import StartedRange, started_range_params
 from service.security import CurrentUser
-from service.validation import IsoDateTime
 from service.workouts import service as workouts
 
 
@@ -21,20 +20,7 @@ async def workout_or_404(
 WorkoutDep = Annotated[Workout, Depends(workout_or_404)]
 
 
-def _date_range(
-    started_from: Annotated[
-        IsoDateTime | None,
-        Query(alias="from", description="Workouts that started at or after (ISO 8601)"),
-    ] = None,
-    started_to: Annotated[
-        IsoDateTime | None,
-        Query(alias="to", description="Workouts that started before (exclusive)"),
-    ] = None,
-) -> tuple[datetime | None, datetime | None]:
-    return started_from, started_to
-
-
-DateRange = Annotated[tuple[datetime | None, datetime | None], Depends(_date_range)]
+DateRange = Annotated[StartedRange, Depends(started_range_params("Workouts"))]
 UserIdFilter = Annotated[
     str | None, Query(pattern=r"^[0-9a-fA-F]{24}$", description="Owner's user id")
 ]

@@ -22,7 +22,7 @@ from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.exercises import service as exercises
 from service.leaderboards.buckets import day_of
 from service.likes import service as likes
-from service.pagination import Page, PageParams, fetch_page
+from service.pagination import Page, PageParams, fetch_page, started_criteria
 from service.queries import DESC, QueryShape, Shapes
 from service.social import access
 from service.workouts.schemas import (
@@ -151,28 +151,9 @@ async def get_visible(workout_id: PydanticObjectId, viewer: User | None) -> Work
 
 async def search(*, filters: WorkoutFilters, page: PageParams, viewer: User) -> Page[WorkoutRead]:
     """Workouts matching every given filter that `viewer` may see, newest start first."""
-    if (
-        filters.started_from is not None
-        and filters.started_to is not None
-        and filters.started_from >= filters.started_to
-    ):
-        raise Unprocessable(
-            "`from` must be before `to` (the range is [from, to))",
-            locs=[("query", "from"), ("query", "to")],
-        )
-    criteria: dict[str, Any] = {}
+    criteria = started_criteria(filters.started_from, filters.started_to)
     if filters.user_id is not None:
         criteria["user_id"] = filters.user_id
-    started: dict[str, datetime] = {}
-    if filters.started_from is not None:
-        # times are stored to the millisecond, so this is `$gte: from`; written as `$gt` because
-        # the test server drops the boundary of `$gte` on a descending index key
-        # (tests/wire_server_bugs.py, gte-on-descending-compound-key)
-        started["$gt"] = as_stored(filters.started_from) - timedelta(milliseconds=1)
-    if filters.started_to is not None:
-        started["$lt"] = filters.started_to
-    if started:
-        criteria["started_at"] = started
     # one owner: the levels the viewer may see; everyone's: public, own, friends' `friends`
     criteria |= await access.list_criteria(viewer, filters.user_id)
     # user_started, user_visibility_started or started, all ending in _id
