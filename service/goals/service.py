@@ -269,10 +269,17 @@ async def settle(user_id: PydanticObjectId, week: datetime) -> None:
                         value=value,
                     )
             elif not met and existing is not None:
+                # withdraw only on totals no newer than the ones read: a settlement that read
+                # the week before a concurrent change (which another settlement credited) must
+                # not take the credit back (it would be announced again when re-credited)
+                if totals is not None:
+                    current = await weeks.update_one(
+                        {"_id": week_id(user_id, week), "rev": totals.get("rev")},
+                        {"$unset": {f"met.{metric}": ""}},
+                    )
+                    if not current.matched_count:
+                        continue  # the totals moved: the next round reads them again
                 await ledger.remove_entry(key)
-                await weeks.update_one(
-                    {"_id": week_id(user_id, week)}, {"$unset": {f"met.{metric}": ""}}
-                )
         again = await weeks.find_one({"_id": week_id(user_id, week)}, {"rev": 1})
         if (again or {}).get("rev", 0) == rev:
             return
