@@ -14,6 +14,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from documents.post import Comment, Like, SubjectKind
+from service.bulk import BulkWrites
 from service.posts.subjects import DOCUMENTS
 
 BATCH = 1000
@@ -43,7 +44,7 @@ async def _scan(*, repair: bool) -> Drift:
     drift = Drift()
     for kind, document in DOCUMENTS.items():
         collection = document.get_motor_collection()
-        fixes: list[UpdateOne] = []
+        fixes = BulkWrites(collection, BATCH)
         cursor = collection.find({}, dict.fromkeys(COUNTERS, 1)).sort("_id", 1).batch_size(BATCH)
         async for doc in cursor:
             drift.checked += 1
@@ -58,12 +59,8 @@ async def _scan(*, repair: bool) -> Drift:
             if repair:
                 # only if the counts are still those read: a like meanwhile moved them
                 stored = {name: doc.get(name, {"$exists": False}) for name in diff}
-                fixes.append(UpdateOne({"_id": doc["_id"], **stored}, {"$set": diff}))
-            if len(fixes) >= BATCH:
-                await collection.bulk_write(fixes, ordered=False)
-                fixes = []
-        if fixes:
-            await collection.bulk_write(fixes, ordered=False)
+                await fixes.add(UpdateOne({"_id": doc["_id"], **stored}, {"$set": diff}))
+        await fixes.flush()
     return drift
 
 

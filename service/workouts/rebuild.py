@@ -16,6 +16,7 @@ from pymongo import UpdateOne
 
 from documents import Workout
 from documents.workout import WorkoutSet
+from service.bulk import BulkWrites
 from service.leaderboards.buckets import day_of
 from service.workouts.service import derived
 
@@ -42,7 +43,7 @@ def expected(doc: dict[str, Any]) -> dict[str, Any]:
 async def _scan(*, repair: bool) -> Drift:
     collection = Workout.get_motor_collection()
     drift = Drift()
-    fixes: list[UpdateOne] = []
+    fixes = BulkWrites(collection, BATCH)
     cursor = collection.find({}, dict.fromkeys(_FIELDS, 1)).sort("_id", 1).batch_size(BATCH)
     async for doc in cursor:
         drift.checked += 1
@@ -52,12 +53,9 @@ async def _scan(*, repair: bool) -> Drift:
         drift.changed.append(doc["_id"])
         if repair:
             # only if the sets are still those read: an edit meanwhile wrote fresh totals
-            fixes.append(UpdateOne({"_id": doc["_id"], "sets": doc.get("sets")}, {"$set": diff}))
-        if len(fixes) >= BATCH:
-            await collection.bulk_write(fixes, ordered=False)
-            fixes = []
-    if fixes:
-        await collection.bulk_write(fixes, ordered=False)
+            guard = {"_id": doc["_id"], "sets": doc.get("sets")}
+            await fixes.add(UpdateOne(guard, {"$set": diff}))
+    await fixes.flush()
     return drift
 
 
