@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from beanie import PydanticObjectId
-
 from documents.clock import utcnow
-from documents.post import Comment, SubjectKind
+from documents.post import Comment
 from documents.user import User
 from service import events
 from service.comments.schemas import CommentCreate, CommentRead, CommentUpdate, SubjectRef
@@ -149,9 +147,5 @@ async def delete_all_of(*, user: User) -> int:
                 result.deleted_count,
             )
         removed += result.deleted_count
-        deltas: dict[tuple[SubjectKind, PydanticObjectId], int] = {}
-        for row in batch:
-            key = (row["subject_kind"], row["subject_id"])
-            deltas[key] = deltas.get(key, 0) - 1
-        await subjects.bump_many("comments_count", deltas)
+        await subjects.uncount("comments_count", batch)
     return removed

@@ -105,9 +105,5 @@ async def delete_all_of(*, user: User) -> int:
             break
         result = await collection.delete_many({"_id": {"$in": [row["_id"] for row in batch]}})
         removed += result.deleted_count
-        deltas: dict[tuple[SubjectKind, Any], int] = {}
-        for row in batch:
-            key = (row["subject_kind"], row["subject_id"])
-            deltas[key] = deltas.get(key, 0) - 1
-        await subjects.bump_many("likes_count", deltas)
+        await subjects.uncount("likes_count", batch)
     return removed

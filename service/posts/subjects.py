@@ -99,9 +99,13 @@ async def bump(kind: SubjectKind, subject_id: Any, counter: Counter, delta: int)
     return bool(result.matched_count)
 
 
-async def bump_many(counter: Counter, deltas: dict[tuple[SubjectKind, Any], int]) -> None:
-    """Move a counter of many subjects (a deleted user's comments or likes): one bulk write per
-    kind, one `$inc` per subject."""
+async def uncount(counter: Counter, rows: list[dict[str, Any]]) -> None:
+    """Take deleted comment or like `rows` (a deleted user's: `subject_kind`, `subject_id`) off
+    their subjects' `counter`: one bulk write per kind, one `$inc` per subject."""
+    deltas: dict[tuple[SubjectKind, Any], int] = {}
+    for row in rows:
+        key = (row["subject_kind"], row["subject_id"])
+        deltas[key] = deltas.get(key, 0) - 1
     for kind, document in DOCUMENTS.items():
         ops = [
             UpdateOne({"_id": subject_id}, {"$inc": {counter: delta}})
