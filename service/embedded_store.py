@@ -69,7 +69,8 @@ _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 _SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})
 # Per partitioned collection, a date field kept sorted within each partition value until the
 # next write: `score_buckets.day`, so a custom-period board reads only the buckets of its days.
-RANGES: dict[str, str] = {"score_buckets": "day"}
+# `feed_items.at` too: a feed page's window of time reads only its authors' rows in that window.
+RANGES: dict[str, str] = {"score_buckets": "day", "feed_items": "at"}
 # Collections whose sorted reads of one partition are cached until the collection's next write
 # (insert, update, delete): a board page sorts its board's rows once, not on every request.
 SORT_CACHED = {"board_totals"}
@@ -217,9 +218,9 @@ def install() -> None:
         bounds: Any = filter.get(date_field) if date_field else None
         if field is None or not _date_range(bounds) or field not in filter:
             return None
-        low, high = bounds.get("$gte"), bounds.get("$lt")
-        if any(bound.tzinfo is not None for bound in (low, high) if bound is not None):
-            return None
+        # stored dates are naive UTC (mongomock drops the zone): an aware bound is compared as
+        # its UTC moment
+        low, high = (_naive_utc(bounds.get(op)) for op in ("$gte", "$lt"))
         wanted = filter[field]
         if isinstance(wanted, dict) and set(wanted) == {"$in"}:
             values = list(wanted["$in"])
@@ -640,6 +641,12 @@ def _number_range(value: Any) -> bool:
             for bound in value.values()
         )
     )
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _date_range(value: Any) -> bool:

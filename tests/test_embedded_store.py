@@ -8,7 +8,7 @@ randomized documents.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import mongomock
@@ -151,6 +151,38 @@ def test_a_partitioned_collection_finds_the_same_documents_through_writes(
     buckets.drop()
     buckets.insert_many([{"n": n, "kind": rng.choice("ab")} for n in range(50)])
     check()
+
+
+def test_feed_items_by_author_and_time_window_find_the_same_documents(collection: Any) -> None:
+    """`feed_items` is partitioned by `actor_id` and kept sorted by `at`: a feed window (authors
+    `$in`, `at` from a moment given with or without a zone) finds what mongomock finds."""
+    assert embedded.PARTITIONS["feed_items"] == "actor_id"
+    assert embedded.RANGES["feed_items"] == "at"
+    items = collection.database.feed_items
+    items.insert_many(
+        [
+            {"n": doc["n"], "actor_id": doc.get("kind"), "at": doc["day"], "v": doc.get("other")}
+            for doc in collection.find({})
+        ]
+    )
+    ids = collection.ids
+    east = timezone(timedelta(hours=5))
+    moments = [
+        datetime(2026, 1, 2, tzinfo=UTC),
+        datetime(2026, 1, 3, 4, 30, tzinfo=east),
+        datetime(2026, 1, 2, 23, 59, 59, 999000),
+    ]
+    specs = []
+    for moment in moments:
+        specs += [
+            {"actor_id": {"$in": ["a", "b", ids[0]]}, "at": {"$gte": moment}},
+            {"actor_id": "a", "at": {"$gte": moment, "$lt": moment + timedelta(days=1)}},
+            {"actor_id": {"$in": ["A", ids[1]]}, "at": {"$gte": moment}, "$or": [{"v": 1}]},
+        ]
+    _assert_finds_like_mongomock(items, specs)
+    items.update_one({"n": 3}, {"$set": {"at": datetime(2026, 1, 9, tzinfo=UTC)}})
+    items.delete_one({"n": 4})
+    _assert_finds_like_mongomock(items, specs)
 
 
 def test_runs_partitioned_by_owner_find_the_same_documents_through_writes(
