@@ -186,3 +186,26 @@ async def test_batches_split_on_ties_of_the_start_time_lose_no_run(
     assert await Run.find(Run.user_id == leaver.id).count() == 0
     assert (await rebuild.verify()).clean
     assert round_trips <= 8 * -(-330 // 64) + 4
+
+
+async def test_the_accounts_tokens_stop_working_before_its_things_are_removed(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    """A request with the account's token while its deletion cleans up is a 401: nothing of
+    theirs can be stored after their things were removed."""
+    runner = await api.user(city="Paris")
+    during: list[int] = []
+
+    async def listen(*, user: User, **_: Any) -> None:
+        # the clean-up is under way (hooked domains are removing the account's things)
+        r = await client.get("/users/me", headers=runner.headers)
+        during.append(r.status_code)
+
+    events.user_deleted.connect(listen)
+    try:
+        r = await client.delete("/users/me", headers=runner.headers)
+        assert r.status_code == 204
+    finally:
+        events.user_deleted.handlers.remove(listen)
+    assert during == [401]
+    assert (await client.get("/users/me", headers=runner.headers)).status_code == 401

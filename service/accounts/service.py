@@ -364,6 +364,10 @@ async def delete(*, user: User) -> None:
     await _demote(
         user.id, refusal="The last admin cannot be deleted; make someone else admin first"
     )
+    # the account's tokens stop working before its things are removed: a request arriving
+    # during the clean-up is a 401, not a like or a run stored after its owner's were removed
+    # (one already past authentication can still land: README § Deleting an account)
+    await User.get_motor_collection().update_one({"_id": user.id}, {"$inc": {"token_version": 1}})
     await events.user_deleted.emit(user=user)
     await LoginFailure.find(LoginFailure.account == f"user:{user.id}").delete()
     await user.delete()
