@@ -304,6 +304,21 @@ async def test_demo_data_populates_the_api_at_startup() -> None:
             "/users/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
         )
         assert me.json()["id"] == some["id"]
+        # runner001 (the demo's hub) finds a full feed and notifications
+        r = await client.post(
+            "/auth/token",
+            data={"username": "runner001@demo.challenge.run", "password": DEMO_PASSWORD},
+        )
+        hub = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        feed = (await client.get("/feed", params={"limit": 50}, headers=hub)).json()
+        assert len(feed["items"]) == 50
+        assert feed["next_cursor"]
+        r = await client.get("/users/me/notifications", params={"limit": 100}, headers=hub)
+        note = r.json()
+        assert {"like", "comment", "friend_request"} <= {n["kind"] for n in note["items"]}
+        assert note["unread_count"] > 0
+        r = await client.get("/users/me/notifications", params={"unread": "false"}, headers=hub)
+        assert r.json()["items"]  # the older half is marked read
 
 
 async def test_embedded_mode_says_so_once_at_startup(caplog: pytest.LogCaptureFixture) -> None:

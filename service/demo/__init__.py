@@ -17,6 +17,7 @@ from service.demo.challenge import load_challenge
 from service.demo.challenges import load_challenges
 from service.demo.friends import load_friends
 from service.demo.goals import load_goals
+from service.demo.notifications import load_notifications
 from service.demo.progress import NullProgress, Progress
 from service.demo.social import load_social
 from service.demo.track import load_track
@@ -62,6 +63,8 @@ async def load_demo(
     # posts, comments and likes among runner001's friends; then every feed row (runs, workouts,
     # posts, badges, challenges: the demo wrote them in bulk, without the hooks) from the rebuild
     summary.update(await load_social(seed=seed, users=users))
+    # runner001's notifications of the last two weeks, derived from those rows (no hooks ran)
+    summary.update(await load_notifications(users=users))
     summary["feed_items"] = (await feed_rebuild.rebuild(repair=True)).rows
     log.info(
         "Demo data loaded in %.1fs: %s (password for every demo user: %r)",
