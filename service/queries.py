@@ -360,9 +360,7 @@ RUNS_OF_USER_VISIBLE = QueryShape(
     residual=("team_id", "city_id"),
     why=_RUN_FILTERS,
 )
-RUNS = Shapes(
-    "runs", (RUNS_OF_USER, RUNS_OF_USER_VISIBLE, RUNS_OF_TEAM, RUNS_OF_CITY, RUNS_ALL)
-)
+RUNS = Shapes("runs", (RUNS_OF_USER, RUNS_OF_USER_VISIBLE, RUNS_OF_TEAM, RUNS_OF_CITY, RUNS_ALL))
 # everyone's runs as a non-admin may see them: {$or: [public, the viewer's own, their friends'
 # `friends` rows]} (access.list_criteria)
 RUNS_VISIBLE = QueryShape(
