@@ -33,8 +33,10 @@ from tests.factories import Api
 
 TEST_MONGODB_URI = os.environ.get("TEST_MONGODB_URI") or None
 # Startup creates every index (and may load the demo): through a real driver on a busy CI
-# machine that takes seconds, not asgi-lifespan's default 5 s. Uvicorn sets no such limit.
-LIFESPAN_TIMEOUT_S = 120.0
+# machine that takes seconds, not asgi-lifespan's default 5 s; the whole demo (with its social
+# data and feed rows) takes ~2 min on the Python wire server alone, more beside other jobs.
+# Uvicorn sets no such limit.
+LIFESPAN_TIMEOUT_S = 600.0
 # On a server, tests reuse databases reset to a fresh startup's state (tests/wire_pool.py);
 # TEST_FRESH_DATABASES=1 gives every test a new database instead, as before.
 REUSE_DATABASES = bool(TEST_MONGODB_URI) and os.environ.get("TEST_FRESH_DATABASES") != "1"
