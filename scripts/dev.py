@@ -14,6 +14,7 @@ Both create `.venv` when missing and (re)install requirements whenever they chan
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -128,8 +129,10 @@ def test_awkward_moments(extra: list[str]) -> int:
     for moment in AWKWARD_MOMENTS:
         print(f"clock tests at {moment} ...", flush=True)
         env = {**os.environ, "CHALLENGE_RUN_NOW": moment}
+        count = workers(extra)
+        parallel = ["-n", str(count)] if count > 1 else []
         code = subprocess.run(
-            [str(PY), "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider"],
+            [str(PY), "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider", *parallel],
             cwd=ROOT,
             env=env,
         ).returncode
@@ -181,6 +184,22 @@ def _summary(report: Path) -> tuple[str, list[str]]:
     return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "no tests ran", xfailed
 
 
+def workers(extra: list[str]) -> int:
+    """How many pytest-xdist workers: TEST_WORKERS, else one per CPU (at most 4); 1 when the
+    arguments choose their own (-n, -p no:xdist) or a debugger (--pdb, -x stops one worker only)."""
+    if any(
+        arg in {"-n", "--numprocesses", "--pdb", "-x", "--exitfirst"}
+        or arg.startswith(("-n", "--numprocesses="))
+        or arg == "no:xdist"
+        for arg in extra
+    ):
+        return 1
+    wanted = os.environ.get("TEST_WORKERS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
     """pytest on each store: the embedded one, then through the real driver (pymongo/Motor)
     against a throwaway secantusd-py wire server (scripts/wire_server.py); a line per store."""
@@ -192,21 +211,28 @@ def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
 
     exit_on_sigterm()  # CI stopping us still stops the wire server
     results: list[tuple[str, int, str, list[str]]] = []
+    count = workers(extra)
+    parallel = ["-n", str(count)] if count > 1 else []
     with tempfile.TemporaryDirectory(prefix="challenge-run-tests-") as reports:
         for store in stores:
             report = Path(reports) / f"{store}.xml"
-            command = [str(PY), "-m", "pytest", f"--junitxml={report}", *extra]
+            command = [str(PY), "-m", "pytest", f"--junitxml={report}", *parallel, *extra]
             if store == "embedded":
                 label = "embedded"
-                print("pytest on the embedded store ...", flush=True)
+                print(f"pytest on the embedded store ({count} worker(s)) ...", flush=True)
                 env = {k: v for k, v in os.environ.items() if k != "TEST_MONGODB_URI"}
                 code = subprocess.run(command, cwd=ROOT, env=env).returncode
             else:
                 label = f"wire server (secantusdb {pinned_version()})"
-                print(f"pytest through the real driver on a {label} ...", flush=True)
+                print(
+                    f"pytest through the real driver on a {label} ({count} worker(s)) ...",
+                    flush=True,
+                )
                 try:
-                    with wire_server() as uri:
-                        env = {**os.environ, "TEST_MONGODB_URI": uri}
+                    # one server per worker: secantusd-py answers one request at a time
+                    with contextlib.ExitStack() as servers:
+                        uris = [servers.enter_context(wire_server()) for _ in range(count)]
+                        env = {**os.environ, "TEST_MONGODB_URI": " ".join(uris)}
                         code = subprocess.run(command, cwd=ROOT, env=env).returncode
                 except WireServerError as error:
                     print(error, flush=True)

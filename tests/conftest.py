@@ -31,7 +31,22 @@ from service.settings import Settings
 from tests import wire_pool
 from tests.factories import Api
 
-TEST_MONGODB_URI = os.environ.get("TEST_MONGODB_URI") or None
+
+def _worker_uri() -> str | None:
+    """TEST_MONGODB_URI, or one of several (separated by spaces): with pytest-xdist, worker gwN
+    takes the N-th, so parallel workers each talk to a server of their own (`scripts/dev.py
+    test` starts one wire server per worker). The chosen one replaces the variable, so scripts
+    a test runs and tests/wire_server_bugs.py see a single URI."""
+    uris = (os.environ.get("TEST_MONGODB_URI") or "").split()
+    if not uris:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    uri = uris[int(worker) % len(uris) if worker.isdigit() else 0]
+    os.environ["TEST_MONGODB_URI"] = uri
+    return uri
+
+
+TEST_MONGODB_URI = _worker_uri()
 # Startup creates every index (and may load the demo): through a real driver on a busy CI
 # machine that takes seconds, not asgi-lifespan's default 5 s; the whole demo (with its social
 # data and feed rows) takes ~2 min on the Python wire server alone, more beside other jobs.

@@ -166,7 +166,7 @@ def _b64(raw: bytes) -> str:
         _b64(json.dumps({"k": ["starts_on", "_id"], "v": [[1] * 3, {"o": "a" * 24}]}).encode()),
         _b64(b"[" * 5000 + b"]" * 5000),
         # a cursor of another list (teams sort by name)
-        encode_cursor(["name", "_id"], ["Owls", PydanticObjectId()]),
+        encode_cursor(["name", "_id"], ["Owls", PydanticObjectId("6b0d742c378ec3475faa9859")]),
         "A" * 2000,
     ],
 )
