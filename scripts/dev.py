@@ -220,7 +220,11 @@ def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
             if store == "embedded":
                 label = "embedded"
                 print(f"pytest on the embedded store ({count} worker(s)) ...", flush=True)
-                env = {k: v for k, v in os.environ.items() if k != "TEST_MONGODB_URI"}
+                env = {
+                    k: v
+                    for k, v in os.environ.items()
+                    if k not in {"TEST_MONGODB_URI", "TEST_MONGODB_URIS"}
+                }
                 code = subprocess.run(command, cwd=ROOT, env=env).returncode
             else:
                 label = f"wire server (secantusdb {pinned_version()})"
@@ -232,7 +236,11 @@ def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
                     # one server per worker: secantusd-py answers one request at a time
                     with contextlib.ExitStack() as servers:
                         uris = [servers.enter_context(wire_server()) for _ in range(count)]
-                        env = {**os.environ, "TEST_MONGODB_URI": " ".join(uris)}
+                        env = {
+                            **os.environ,
+                            "TEST_MONGODB_URI": uris[0],
+                            "TEST_MONGODB_URIS": " ".join(uris),
+                        }
                         code = subprocess.run(command, cwd=ROOT, env=env).returncode
                 except WireServerError as error:
                     print(error, flush=True)

@@ -74,6 +74,17 @@ RANGES: dict[str, str] = {"score_buckets": "day", "feed_items": "at"}
 # Collections whose sorted reads of one partition are cached until the collection's next write
 # (insert, update, delete): a board page sorts its board's rows once, not on every request.
 SORT_CACHED = {"board_totals"}
+# Collections whose read results (a find's rows, a count, an aggregate's rows) are kept until the
+# collection's next write, and for an aggregate until the next write to a collection its
+# `$lookup`s read: a repeated read of unchanged data (a board's page, a custom period's sums,
+# the names of a page's runners) costs a copy of its rows. What the boards read; documents small.
+READ_CACHED = {"score_buckets", "board_totals", "users", "teams", "cities", "memberships"}
+READ_CACHE_ENTRIES = 256  # per collection; the oldest entry goes first
+READ_CACHE_MAX_ROWS = 2000  # a larger result is not kept
+_READ_CACHE_MAX_KEY = 20_000  # characters of a query's repr (a huge `$in` is not kept)
+# Every write stamps its collection with a new number from this counter: a stamp is never
+# reused, also across collections dropped and created again under the same name.
+_stamps = itertools.count(1)
 
 
 def install() -> None:
@@ -81,7 +92,7 @@ def install() -> None:
     if _installed:
         return
     try:
-        from mongomock import DuplicateKeyError, filtering, helpers
+        from mongomock import DuplicateKeyError, command_cursor, filtering, helpers
         from mongomock import aggregate as mm_aggregate
         from mongomock.collection import Collection, Cursor, validate_is_mapping
         from mongomock.store import CollectionStore
@@ -107,17 +118,29 @@ def install() -> None:
         bounds = (self._skip, self._limit)
         window = getattr(self, "_window", None)
         if window is None or window[0] is not self._factory or window[1] != bounds:
-            if self._limit and self._results is None:
-                # only the window is ever read: copy (and project) skip + limit documents, not
-                # every match (a page of 20 out of 400 board rows copied all 400)
-                rows = _window(self, self._skip, self._skip + abs(self._limit))
-                if self.collection.codec_options.tz_aware:
-                    rows = [helpers.make_datetime_timezone_aware_in_document(x) for x in rows]
-            else:
+
+            def compute() -> list[dict[str, Any]]:
+                if self._limit and self._results is None:
+                    # only the window is ever read: copy (and project) skip + limit documents,
+                    # not every match (a page of 20 out of 400 board rows copied all 400)
+                    rows = _window(self, self._skip, self._skip + abs(self._limit))
+                    if self.collection.codec_options.tz_aware:
+                        rows = [helpers.make_datetime_timezone_aware_in_document(x) for x in rows]
+                    return rows
                 results = self._compute_results(with_limit_and_skip=False)
                 rows = results[self._skip :]
-                if self._limit:
-                    rows = rows[: abs(self._limit)]
+                return rows[: abs(self._limit)] if self._limit else rows
+
+            collection = self.collection
+            key = _read_key(
+                "find",
+                collection.codec_options.tz_aware,
+                self._spec,
+                self._sort,
+                self._projection,
+                bounds,
+            )
+            rows = cached_read(collection, key, (), compute)
             window = (self._factory, bounds, rows)
             self._window = window
         try:
@@ -429,7 +452,36 @@ def install() -> None:
             counted = cached_count(self, helpers.patch_datetime_awareness_in_document(filter))
             if counted is not None:
                 return counted
-        return original_count_documents(self, filter, **kwargs)  # type: ignore[no-any-return]
+        key = _read_key("count", filter, kwargs) if "session" not in kwargs else None
+        return cached_read(  # type: ignore[no-any-return]
+            self, key, (), lambda: original_count_documents(self, filter, **kwargs)
+        )
+
+    def cached_read(collection: Any, key: str | None, reads: tuple[str, ...], compute: Any) -> Any:
+        """`compute()`, or a copy of its result from the last time `key` was read from this
+        collection (READ_CACHED) with no write since to it or to the collections `reads`."""
+        store = collection._store
+        if key is None or store.name not in READ_CACHED:
+            return compute()
+        databases = collection.database._store
+        stamps = tuple(_version(databases[name]) for name in reads)
+        held = store.__dict__.get("_reads")
+        if held is None or held[0] != _version(store):
+            held = store._reads = (_version(store), {})
+        entries: dict[tuple[str, tuple[int, ...]], Any] = held[1]
+        found = entries.get((key, stamps))
+        if found is not None:
+            return _copy(found)
+        result = compute()
+        rows = result if isinstance(result, list) else None
+        if rows is None and not isinstance(result, int):
+            return result
+        if rows is not None and len(rows) > READ_CACHE_MAX_ROWS:
+            return result
+        if len(entries) >= READ_CACHE_ENTRIES:
+            del entries[next(iter(entries))]
+        entries[(key, stamps)] = _copy(result)
+        return result
 
     def _window(cursor: Any, start: int, stop: int) -> list[dict[str, Any]]:
         """Documents [start, stop) of a cursor's results, copying only those."""
@@ -458,7 +510,7 @@ def install() -> None:
         return store.__dict__.get("_version", 0)  # type: ignore[no-any-return]
 
     def _written(store: Any) -> None:
-        store._version = _version(store) + 1
+        store._version = next(_stamps)
 
     original_update = Collection._update
     ORIGINALS["update"] = original_update
@@ -511,6 +563,14 @@ def install() -> None:
             del self._bulk_unique_keys
 
     def aggregate(self: Any, pipeline: list[dict[str, Any]], session: Any = None, **_: Any) -> Any:
+        reads = _lookups(pipeline)
+        if session is not None or reads is None:
+            return run_aggregate(self, pipeline, session)
+        key = _read_key("aggregate", self.codec_options.tz_aware, pipeline)
+        rows = cached_read(self, key, reads, lambda: list(run_aggregate(self, pipeline, None)))
+        return command_cursor.CommandCursor(rows) if isinstance(rows, list) else rows
+
+    def run_aggregate(self: Any, pipeline: list[dict[str, Any]], session: Any) -> Any:
         pipeline = list(pipeline)
         query: dict[str, Any] = {}
         projection: dict[str, Any] | None = None
@@ -601,6 +661,59 @@ def install() -> None:
     Collection.count_documents = count_documents  # type: ignore[method-assign]
     filtering.BsonComparable = _comparable(filtering.bson_compare)  # type: ignore[misc, assignment]
     _installed = True
+
+
+def _read_key(*parts: Any) -> str | None:
+    """A read's cache key: the repr of everything that decides its result (None: too big)."""
+    key = repr(parts)
+    return key if len(key) <= _READ_CACHE_MAX_KEY else None
+
+
+_WRITING_STAGES = {"$out", "$merge"}
+_VOLATILE = ("$$NOW", "$$CLUSTER_TIME", "$rand", "$sample")
+
+
+def _lookups(pipeline: Any) -> tuple[str, ...] | None:
+    """The collections a pipeline reads besides its own (`$lookup`/`$graphLookup` `from`,
+    `$unionWith`), or None when its result may not be kept: it writes (`$out`, `$merge`) or
+    depends on the moment or on chance."""
+    names: set[str] = set()
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                if name in _WRITING_STAGES or name in _VOLATILE:
+                    return False
+                if name in {"$lookup", "$graphLookup"} and isinstance(inner, dict):
+                    if not isinstance(inner.get("from"), str):
+                        return False
+                    names.add(inner["from"])
+                if name == "$unionWith":
+                    target = inner.get("coll") if isinstance(inner, dict) else inner
+                    if not isinstance(target, str):
+                        return False
+                    names.add(target)
+                if not walk(inner):
+                    return False
+            return True
+        if isinstance(value, list | tuple):
+            return all(walk(item) for item in value)
+        return not (isinstance(value, str) and value in _VOLATILE)
+
+    return tuple(sorted(names)) if walk(pipeline) else None
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a read's result deep enough that the caller may change it: dicts and lists are
+    copied, their other values (str, numbers, ObjectId, datetime: immutable) shared."""
+    kind = value.__class__
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if isinstance(value, dict):  # OrderedDict, SON
+        return kind((k, _copy(v)) for k, v in value.items())
+    return value
 
 
 def _comparable(bson_compare: Any) -> type:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar, overload
@@ -67,7 +67,7 @@ class PageParams:
     after: str | None = None
 
 
-def offset_page_params(
+async def offset_page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
 ) -> PageParams:
@@ -75,7 +75,7 @@ def offset_page_params(
     return PageParams(limit=limit, offset=offset)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 20,
     offset: Annotated[
         int, Query(ge=0, description=f"Items to skip (at most {MAX_OFFSET:,}: use `after`)")
@@ -111,10 +111,10 @@ OffsetPageDep = Annotated[PageParams, Depends(offset_page_params)]
 StartedRange = tuple[datetime | None, datetime | None]
 
 
-def started_range_params(noun: str) -> Callable[..., StartedRange]:
+def started_range_params(noun: str) -> Callable[..., Awaitable[StartedRange]]:
     """The `from`/`to` query parameters of a list of `noun` (runs, workouts) by start time."""
 
-    def started_range(
+    async def started_range(
         started_from: IsoDateTime | None = Query(
             None,
             alias="from",

@@ -147,7 +147,7 @@ def _normalised(address: str) -> str:
         return address[:64]  # not an address (a misconfigured proxy): still one client's key
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The address the request came from, as rate limits and the login lockout see it.
 
     The connecting peer, unless it is one of TRUSTED_PROXIES: then the right-most address in

@@ -160,7 +160,7 @@ def create_access_token(settings: Settings, user: User) -> tuple[str, int]:
     return jwt.encode(claims, settings.jwt_key, algorithm=JWT_ALGORITHM), expires_in
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -33,13 +33,13 @@ from tests.factories import Api
 
 
 def _worker_uri() -> str | None:
-    """TEST_MONGODB_URI, or one of several (separated by spaces): with pytest-xdist, worker gwN
-    takes the N-th, so parallel workers each talk to a server of their own (`scripts/dev.py
-    test` starts one wire server per worker). The chosen one replaces the variable, so scripts
-    a test runs and tests/wire_server_bugs.py see a single URI."""
-    uris = (os.environ.get("TEST_MONGODB_URI") or "").split()
+    """TEST_MONGODB_URI, or with pytest-xdist one of TEST_MONGODB_URIS (separated by spaces):
+    worker gwN takes the N-th, so parallel workers each talk to a server of their own
+    (`scripts/dev.py test` starts one wire server per worker). The chosen one is set as
+    TEST_MONGODB_URI, which scripts a test runs and tests/wire_server_bugs.py read."""
+    uris = (os.environ.get("TEST_MONGODB_URIS") or "").split()
     if not uris:
-        return None
+        return os.environ.get("TEST_MONGODB_URI") or None
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     uri = uris[int(worker) % len(uris) if worker.isdigit() else 0]
     os.environ["TEST_MONGODB_URI"] = uri

@@ -495,3 +495,44 @@ def test_a_list_of_timestamps_is_stored_like_mongomock_stores_it() -> None:
         assert patched == original
         assert repr(patched) == repr(original)
         assert all(t.tzinfo is None for t in patched["timestamps"])
+
+
+def test_read_cache_returns_fresh_results_through_writes_and_caller_changes() -> None:
+    """Board reads are kept until the next write (READ_CACHED): a write to the collection or to
+    one a `$lookup` reads gives the new result, and changing a returned row changes nothing."""
+    embedded.install()
+    db = mongomock.MongoClient(tz_aware=True).db
+    buckets, users = db.score_buckets, db.users
+    ids = [ObjectId() for _ in range(3)]
+    users.insert_many([{"_id": i, "name": f"u{n}"} for n, i in enumerate(ids)])
+    buckets.insert_many([{"entity_id": i, "score": 10 * (n + 1)} for n, i in enumerate(ids)])
+    pipeline = [
+        {"$group": {"_id": "$entity_id", "score": {"$sum": "$score"}}},
+        {"$lookup": {"from": "users", "localField": "_id", "foreignField": "_id", "as": "u"}},
+        {"$unwind": "$u"},
+        {"$sort": {"score": -1}},
+    ]
+
+    def board() -> list[tuple[str, int]]:
+        return [(row["u"]["name"], row["score"]) for row in buckets.aggregate(pipeline)]
+
+    assert board() == [("u2", 30), ("u1", 20), ("u0", 10)]
+    first = list(buckets.aggregate(pipeline))
+    first[0]["score"] = 999  # the caller's copy
+    first[0]["u"]["name"] = "changed"
+    assert board() == [("u2", 30), ("u1", 20), ("u0", 10)]
+    buckets.insert_one({"entity_id": ids[0], "score": 25})
+    assert board() == [("u0", 35), ("u2", 30), ("u1", 20)]
+    users.update_one({"_id": ids[0]}, {"$set": {"name": "renamed"}})  # only the $lookup's
+    assert board()[0] == ("renamed", 35)
+    page = users.find({}, {"name": 1}).sort("name", 1).limit(2)
+    assert [u["name"] for u in page] == ["renamed", "u1"]
+    assert users.count_documents({"name": {"$gte": "u"}}) == 2
+    users.delete_one({"_id": ids[1]})
+    assert [u["name"] for u in users.find({}, {"name": 1}).sort("name", 1).limit(2)] == [
+        "renamed",
+        "u2",
+    ]
+    assert users.count_documents({"name": {"$gte": "u"}}) == 1
+    db.drop_collection("users")
+    assert board() == []  # no user to look up any more: every row is unwound away

@@ -13,7 +13,7 @@ from service.security import CurrentUser
 from service.validation import IsoDate, SearchText
 
 
-def parse_athlete_id(
+async def parse_athlete_id(
     athlete_id: Annotated[str, Path(description="Athlete (user) id")],
 ) -> PydanticObjectId:
     return object_id_or_404(athlete_id, "Athlete")
@@ -42,7 +42,7 @@ async def my_entry_or_404(
     )
 
 
-def athlete_filters(
+async def athlete_filters(
     search: Annotated[
         SearchText | None, Query(max_length=40, description="Part of the name")
     ] = None,
@@ -52,7 +52,7 @@ def athlete_filters(
     return AthleteFilters(search=search, discipline=discipline, nationality=nationality)
 
 
-def calendar_filters(
+async def calendar_filters(
     date_from: Annotated[
         IsoDate | None, Query(alias="from", description="From this UTC day")
     ] = None,

@@ -20,7 +20,7 @@ async def event_or_404(event_id: Annotated[str, Path(description="Event id")]) -
     return await competitions.get_event(object_id_or_404(event_id, "Event"))
 
 
-def competition_filters(
+async def competition_filters(
     date_from: Annotated[
         IsoDate | None, Query(alias="from", description="Ends on or after this day")
     ] = None,

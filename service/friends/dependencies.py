@@ -9,11 +9,11 @@ from service.ids import object_id_or_404
 from service.security import CurrentUser
 
 
-def parse_user_id(user_id: Annotated[str, Path(description="User id")]) -> PydanticObjectId:
+async def parse_user_id(user_id: Annotated[str, Path(description="User id")]) -> PydanticObjectId:
     return object_id_or_404(user_id, "User")
 
 
-def parse_request_id(
+async def parse_request_id(
     request_id: Annotated[str, Path(description="Friend request id")],
 ) -> PydanticObjectId:
     return object_id_or_404(request_id, "Friend request")

@@ -7,7 +7,7 @@ from service.leaderboards.periods import DEFAULT_PERIOD, Period, PeriodKind
 from service.validation import IsoDate
 
 
-def period_params(
+async def period_params(
     period: Annotated[
         PeriodKind, Query(description="all, day, week (ISO, from Monday), month, year or custom")
     ] = DEFAULT_PERIOD,

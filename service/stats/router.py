@@ -15,7 +15,7 @@ from service.validation import IsoDate
 router = APIRouter(tags=["stats"])
 
 
-def series_params(
+async def series_params(
     bucket: Annotated[
         BucketKind, Query(description="day, week (ISO, from Monday) or month (UTC)")
     ] = "day",
