@@ -7,7 +7,8 @@
 
 The suite runs twice: on the embedded store, then through the real driver against a
 throwaway `secantusd-py` wire server (`--store embedded` or `--store wire` runs one only;
-other arguments go to pytest).
+other arguments go to pytest), each on every CPU (pytest-xdist, one wire server per worker;
+TEST_WORKERS=N sets how many workers).
 
 Both create `.venv` when missing and (re)install requirements whenever they change.
 """
@@ -130,7 +131,7 @@ def test_awkward_moments(extra: list[str]) -> int:
         print(f"clock tests at {moment} ...", flush=True)
         env = {**os.environ, "CHALLENGE_RUN_NOW": moment}
         count = workers(extra)
-        parallel = ["-n", str(count)] if count > 1 else []
+        parallel = ["-n", str(count), "--dist", "worksteal"] if count > 1 else []
         code = subprocess.run(
             [str(PY), "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider", *parallel],
             cwd=ROOT,
@@ -212,7 +213,7 @@ def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
     exit_on_sigterm()  # CI stopping us still stops the wire server
     results: list[tuple[str, int, str, list[str]]] = []
     count = workers(extra)
-    parallel = ["-n", str(count)] if count > 1 else []
+    parallel = ["-n", str(count), "--dist", "worksteal"] if count > 1 else []
     with tempfile.TemporaryDirectory(prefix="challenge-run-tests-") as reports:
         for store in stores:
             report = Path(reports) / f"{store}.xml"

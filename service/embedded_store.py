@@ -27,7 +27,10 @@ of the boards) is two bisections of it; a document whose plain stored values dec
 condition of the filter matches without mongomock's full filter; one partition's documents are
 kept sorted by a date field (`RANGES`: `score_buckets.day`) until the next write, so a date
 range reads only its documents; and a `$group` of sums right after the `$match` reads the stored
-documents in one pass, without copying them (same rows, same order as mongomock's).
+documents in one pass, without copying them (same rows, same order as mongomock's); and the
+results of reads of the boards' collections (`READ_CACHED`: finds, counts, aggregates) are kept
+until the next write to what they read (every write stamps its collection with a number never
+used before), so a repeated board page costs a copy of its rows (bounded per collection).
 Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
 path against mongomock's own behaviour.
 
@@ -80,7 +83,8 @@ SORT_CACHED = {"board_totals"}
 # the names of a page's runners) costs a copy of its rows. What the boards read; documents small.
 READ_CACHED = {"score_buckets", "board_totals", "users", "teams", "cities", "memberships"}
 READ_CACHE_ENTRIES = 256  # per collection; the oldest entry goes first
-READ_CACHE_MAX_ROWS = 2000  # a larger result is not kept
+READ_CACHE_ROWS = 20_000  # rows kept per collection at most (oldest entries go first)
+READ_CACHE_MAX_ROWS = 1000  # a larger result is not kept
 _READ_CACHE_MAX_KEY = 20_000  # characters of a query's repr (a huge `$in` is not kept)
 # Every write stamps its collection with a new number from this counter: a stamp is never
 # reused, also across collections dropped and created again under the same name.
@@ -467,20 +471,21 @@ def install() -> None:
         stamps = tuple(_version(databases[name]) for name in reads)
         held = store.__dict__.get("_reads")
         if held is None or held[0] != _version(store):
-            held = store._reads = (_version(store), {})
+            held = store._reads = (_version(store), {}, [0])
         entries: dict[tuple[str, tuple[int, ...]], Any] = held[1]
+        kept = held[2]  # [rows held]
         found = entries.get((key, stamps))
         if found is not None:
             return _copy(found)
         result = compute()
-        rows = result if isinstance(result, list) else None
-        if rows is None and not isinstance(result, int):
+        size = len(result) if isinstance(result, list) else 1
+        if not isinstance(result, list | int) or size > READ_CACHE_MAX_ROWS:
             return result
-        if rows is not None and len(rows) > READ_CACHE_MAX_ROWS:
-            return result
-        if len(entries) >= READ_CACHE_ENTRIES:
-            del entries[next(iter(entries))]
+        while entries and (len(entries) >= READ_CACHE_ENTRIES or kept[0] + size > READ_CACHE_ROWS):
+            oldest = entries.pop(next(iter(entries)))
+            kept[0] -= len(oldest) if isinstance(oldest, list) else 1
         entries[(key, stamps)] = _copy(result)
+        kept[0] += size
         return result
 
     def _window(cursor: Any, start: int, stop: int) -> list[dict[str, Any]]:

@@ -285,6 +285,7 @@ async def test_no_cors_headers_without_configured_origins(client: httpx.AsyncCli
 # --- demo data ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 async def test_demo_data_populates_the_api_at_startup() -> None:
     async with serve(make_settings(demo_data=True)) as client:
         r = await client.get("/users", params={"limit": 100})

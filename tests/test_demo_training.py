@@ -61,6 +61,7 @@ def _route_length_m(coordinates: list[list[float]]) -> float:
     return sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(coordinates))
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 async def test_demo_runners_have_workouts_and_timed_routes(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:

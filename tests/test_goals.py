@@ -554,6 +554,7 @@ async def test_rebuild_reports_and_repairs_drift(
     assert (await current(client, runner))["runs"]["value"] == 2
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 async def test_demo_goals_are_the_rebuilds_state(
     client: httpx.AsyncClient, settings: Any, api: Api
 ) -> None:

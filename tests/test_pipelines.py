@@ -105,6 +105,7 @@ async def _city_team(city):  # type: ignore[no-untyped-def]
     return team
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 @pytest.mark.clock  # boards for this day/week/month/year
 async def test_every_board_equals_the_runs_for_every_period(client: httpx.AsyncClient) -> None:
     world = await random_world(random.Random(3))
@@ -112,6 +113,7 @@ async def test_every_board_equals_the_runs_for_every_period(client: httpx.AsyncC
     assert (await rebuild.verify()).clean
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 @pytest.mark.clock  # boards for this day/week/month/year
 async def test_boards_follow_edits_deletes_and_team_deletion(client: httpx.AsyncClient) -> None:
     rng = random.Random(11)

@@ -156,6 +156,7 @@ def script_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             client.drop_database(database)
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 @pytest.mark.usefixtures("script_environment")
 def test_the_script_verifies_the_demo_data_and_exits_zero() -> None:
     from scripts.rebuild_scores import app
@@ -165,6 +166,7 @@ def test_the_script_verifies_the_demo_data_and_exits_zero() -> None:
     assert "no drift" in result.output
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 @pytest.mark.usefixtures("script_environment")
 def test_the_script_prints_drift_and_exits_one() -> None:
     from scripts.rebuild_scores import app

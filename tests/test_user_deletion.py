@@ -78,6 +78,7 @@ async def long_history(user: User, team_id: PydanticObjectId, n: int) -> list[Ru
     return rows
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 async def test_deleting_a_user_with_2000_runs_is_bulk_and_leaves_exact_totals(
     client: httpx.AsyncClient, calls: Counter[str]
 ) -> None:
@@ -163,6 +164,7 @@ async def test_a_run_being_deleted_with_its_account_cannot_be_edited_or_deleted_
     assert (await rebuild.verify()).clean
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 async def test_batches_split_on_ties_of_the_start_time_lose_no_run(
     client: httpx.AsyncClient, calls: Counter[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -226,6 +226,7 @@ async def test_a_workout_earns_xp_by_its_sets_volume_and_duration(
 # --- concurrency ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 @pytest.mark.usefixtures("yielding_database")
 async def test_concurrent_runs_edits_and_deletes_keep_xp_equal_to_the_ledger(
     api: Api, client: httpx.AsyncClient

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from beanie import PydanticObjectId
 
 from documents import Badge, User, XpEntry
@@ -65,6 +66,7 @@ async def test_rebuild_reports_and_repairs_drift(api: Api, client: httpx.AsyncCl
     assert (user.xp, user.level) == (600, level_for(600))
 
 
+@pytest.mark.slow  # minutes through the wire server: started first
 async def test_demo_users_have_their_xp(client: httpx.AsyncClient, settings: Settings) -> None:
     summary = await load_demo(settings=settings, size="embedded")
     assert summary["xp_entries_added"] > 1000
