@@ -70,6 +70,8 @@ PARTITIONS: dict[str, str] = {
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 # values mongomock stores as they are (exact classes: a subclass goes through mongomock)
 _SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})
+_LIST = frozenset({list})
+_DATETIME = frozenset({datetime})
 # Per partitioned collection, a date field kept sorted within each partition value until the
 # next write: `score_buckets.day`, so a custom-period board reads only the buckets of its days.
 # `feed_items.at` too: a feed page's window of time reads only its authors' rows in that window.
@@ -631,13 +633,13 @@ def install() -> None:
         if kind is dict:
             return {k: patch_datetime(v) for k, v in value.items()}
         if kind is list or kind is tuple:
-            if all(item.__class__ in _SCALARS for item in value):
+            # the kinds of values, collected in C (map/set): a route's 20,000 positions
+            kinds = set(map(type, value))
+            if kinds <= _SCALARS:
                 return list(value)
-            if all(item.__class__ is list for item in value) and all(
-                x.__class__ in _SCALARS for item in value for x in item
-            ):
-                return [list(item) for item in value]
-            if all(item.__class__ is datetime for item in value):
+            if kinds == _LIST and set(map(type, itertools.chain.from_iterable(value))) <= _SCALARS:
+                return list(map(list, value))
+            if kinds == _DATETIME:
                 # a route's timestamps: already UTC at millisecond precision, the stored value
                 # is the same moment made naive (mongomock's patch otherwise)
                 return [
