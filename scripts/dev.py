@@ -127,11 +127,10 @@ def test_awkward_moments(extra: list[str]) -> int:
     """Run the `clock`-marked tests at each awkward moment (only with no pytest arguments)."""
     if extra:
         return 0
+    parallel = xdist_args(workers(extra))
     for moment in AWKWARD_MOMENTS:
         print(f"clock tests at {moment} ...", flush=True)
         env = {**os.environ, "CHALLENGE_RUN_NOW": moment}
-        count = workers(extra)
-        parallel = ["-n", str(count), "--dist", "worksteal"] if count > 1 else []
         code = subprocess.run(
             [str(PY), "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider", *parallel],
             cwd=ROOT,
@@ -185,6 +184,11 @@ def _summary(report: Path) -> tuple[str, list[str]]:
     return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "no tests ran", xfailed
 
 
+def xdist_args(count: int) -> list[str]:
+    """pytest's arguments for `count` workers; idle workers take tests queued on busy ones."""
+    return ["-n", str(count), "--dist", "worksteal"] if count > 1 else []
+
+
 def workers(extra: list[str]) -> int:
     """How many pytest-xdist workers: TEST_WORKERS, else one per CPU (at most 4); 1 when the
     arguments choose their own (-n, -p no:xdist) or a debugger (--pdb, -x stops one worker only)."""
@@ -213,7 +217,7 @@ def test_stores(stores: tuple[str, ...], extra: list[str]) -> int:
     exit_on_sigterm()  # CI stopping us still stops the wire server
     results: list[tuple[str, int, str, list[str]]] = []
     count = workers(extra)
-    parallel = ["-n", str(count), "--dist", "worksteal"] if count > 1 else []
+    parallel = xdist_args(count)
     with tempfile.TemporaryDirectory(prefix="challenge-run-tests-") as reports:
         for store in stores:
             report = Path(reports) / f"{store}.xml"

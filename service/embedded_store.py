@@ -138,15 +138,18 @@ def install() -> None:
                 return rows[: abs(self._limit)] if self._limit else rows
 
             collection = self.collection
-            key = _read_key(
-                "find",
-                collection.codec_options.tz_aware,
-                self._spec,
-                self._sort,
-                self._projection,
-                bounds,
-            )
-            rows = cached_read(collection, key, (), compute)
+            if collection._store.name in READ_CACHED:
+                key = _read_key(
+                    "find",
+                    collection.codec_options.tz_aware,
+                    self._spec,
+                    self._sort,
+                    self._projection,
+                    bounds,
+                )
+                rows = cached_read(collection, key, (), compute)
+            else:
+                rows = compute()
             window = (self._factory, bounds, rows)
             self._window = window
         try:
@@ -458,16 +461,20 @@ def install() -> None:
             counted = cached_count(self, helpers.patch_datetime_awareness_in_document(filter))
             if counted is not None:
                 return counted
-        key = _read_key("count", filter, kwargs) if "session" not in kwargs else None
+        if self._store.name not in READ_CACHED or "session" in kwargs:
+            return original_count_documents(self, filter, **kwargs)  # type: ignore[no-any-return]
         return cached_read(  # type: ignore[no-any-return]
-            self, key, (), lambda: original_count_documents(self, filter, **kwargs)
+            self,
+            _read_key("count", filter, kwargs),
+            (),
+            lambda: original_count_documents(self, filter, **kwargs),
         )
 
     def cached_read(collection: Any, key: str | None, reads: tuple[str, ...], compute: Any) -> Any:
         """`compute()`, or a copy of its result from the last time `key` was read from this
-        collection (READ_CACHED) with no write since to it or to the collections `reads`."""
+        collection (one of READ_CACHED) with no write since to it or to the collections `reads`."""
         store = collection._store
-        if key is None or store.name not in READ_CACHED:
+        if key is None:
             return compute()
         databases = collection.database._store
         stamps = tuple(_version(databases[name]) for name in reads)
@@ -570,7 +577,7 @@ def install() -> None:
             del self._bulk_unique_keys
 
     def aggregate(self: Any, pipeline: list[dict[str, Any]], session: Any = None, **_: Any) -> Any:
-        reads = _lookups(pipeline)
+        reads = _lookups(pipeline) if self._store.name in READ_CACHED else None
         if session is not None or reads is None:
             return run_aggregate(self, pipeline, session)
         key = _read_key("aggregate", self.codec_options.tz_aware, pipeline)

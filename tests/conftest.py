@@ -88,9 +88,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`slow` tests first (in their order, the rest after in theirs): pytest-xdist hands tests
-    out in this order, so the minutes-long ones start at once on every worker instead of one
-    worker finishing them alone at the end."""
+    """`slow` tests first (in their order, the rest after in theirs): the minutes-long ones
+    start at once and the other workers take the short ones queued behind them (pytest-xdist's
+    `--dist worksteal`), instead of one worker finishing them alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
