@@ -72,6 +72,9 @@ _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 _SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})
 _LIST = frozenset({list})
 _DATETIME = frozenset({datetime})
+_TUPLE = frozenset({tuple})
+# values a reader's copy may share with the stored document: nobody changes them in place
+_IMMUTABLE = _SCALARS | _DATETIME
 # Per partitioned collection, a date field kept sorted within each partition value until the
 # next write: `score_buckets.day`, so a custom-period board reads only the buckets of its days.
 # `feed_items.at` too: a feed page's window of time reads only its authors' rows in that window.
@@ -100,6 +103,7 @@ def install() -> None:
     try:
         from mongomock import DuplicateKeyError, command_cursor, filtering, helpers
         from mongomock import aggregate as mm_aggregate
+        from mongomock import collection as mm_collection
         from mongomock.collection import Collection, Cursor, validate_is_mapping
         from mongomock.store import CollectionStore
     except ImportError:  # pragma: no cover - deployments without the embedded store
@@ -645,7 +649,12 @@ def install() -> None:
             if kinds <= _SCALARS:
                 return list(value)
             if kinds == _LIST and set(map(type, itertools.chain.from_iterable(value))) <= _SCALARS:
-                return list(map(list, value))
+                # a route's positions: kept as tuples, which the garbage collector stops
+                # scanning (each stored route would add 20,000 lists to every full collection
+                # of the process); reads give lists again (copy_field)
+                return list(map(tuple, value))
+            if kinds == _TUPLE and set(map(type, itertools.chain.from_iterable(value))) <= _SCALARS:
+                return list(value)  # positions built as tuples (an import's): shared, immutable
             if kinds == _DATETIME:
                 # a route's timestamps: already UTC at millisecond precision, the stored value
                 # is the same moment made naive (mongomock's patch otherwise)
@@ -660,7 +669,31 @@ def install() -> None:
             return value
         return original_patch(value)  # OrderedDict, datetime, Timestamp, subclasses
 
+    original_copy_field = mm_collection._copy_field
+    ORIGINALS.update(copy_field=original_copy_field)
+
+    def copy_field(value: Any, container: Any) -> Any:
+        """mongomock's copy of a stored value for a reader, with lists of scalars, datetimes
+        or stored positions (tuples, see patch_datetime) copied in one C-level call each."""
+        kind = value.__class__
+        if kind is list:
+            kinds = set(map(type, value))
+            if kinds <= _IMMUTABLE:
+                return list(value)
+            if kinds == _TUPLE:
+                return list(map(list, value))
+            return [copy_field(item, container) for item in value]
+        if kind in _IMMUTABLE:
+            return value  # what copy.copy gives: an equal value, never changed in place
+        if isinstance(value, dict):
+            new = container()
+            for key, item in value.items():
+                new[key] = copy_field(item, container)
+            return new
+        return original_copy_field(value, container)
+
     helpers.patch_datetime_awareness_in_document = patch_datetime
+    mm_collection._copy_field = copy_field
     CollectionStore.__setitem__ = setitem  # type: ignore[method-assign]
     CollectionStore.__delitem__ = delitem  # type: ignore[method-assign]
     CollectionStore.drop = drop  # type: ignore[method-assign]

@@ -444,7 +444,9 @@ def test_insert_many_refuses_duplicates_like_mongomock() -> None:
 
 def test_documents_are_stored_like_mongomock_stores_them() -> None:
     """The insert/update copy of a document (datetimes naive UTC at millisecond precision,
-    tuples as lists) is mongomock's own, on a route-shaped document and odd values."""
+    tuples as lists) is mongomock's own, on a route-shaped document and odd values, except
+    that a route's positions are kept as tuples; and a reader's copy of it is mongomock's own
+    copy of what mongomock would have stored (lists again, nothing shared that can change)."""
     from collections import OrderedDict
 
     from bson import Timestamp
@@ -465,16 +467,28 @@ def test_documents_are_stored_like_mongomock_stores_them() -> None:
     }
     patched = helpers.patch_datetime_awareness_in_document(document)
     original = ORIGINAL["patch_datetime"](document)
-    assert patched == original
-    assert repr(patched) == repr(original)  # same classes (list, not tuple; naive datetimes)
+    # the positions only: stored as tuples (the garbage collector stops scanning them)
+    assert patched["geometry"]["coordinates"] == [(2.35, 48.85), (2.36, 48.86)]
     assert patched["geometry"]["coordinates"] is not document["geometry"]["coordinates"]
+    stored_positions = {**patched["geometry"], "coordinates": original["geometry"]["coordinates"]}
+    assert repr({**patched, "geometry": stored_positions}) == repr(original)  # the same classes
+    copy_field = mongomock.collection._copy_field
+    read, read_original = copy_field(patched, dict), ORIGINAL["copy_field"](original, dict)
+    assert repr(read) == repr(read_original)  # lists again, naive datetimes
+    read["geometry"]["coordinates"][0].append(1.0)
+    read["nested"][0].append(2)
+    assert patched["geometry"]["coordinates"][0] == (2.35, 48.85)
+    assert patched["nested"][0] == [1, moment.replace(tzinfo=None, microsecond=123000)]
     client = mongomock.MongoClient(tz_aware=True)
     stored = client.db.routes
     stored.insert_one(document)
-    assert stored.find_one({"_id": document["_id"]})["timestamps"] == [
+    found = stored.find_one({"_id": document["_id"]})
+    assert found["timestamps"] == [
         moment.replace(microsecond=123000),
         (moment + timedelta(seconds=1)).replace(microsecond=124000),
     ]
+    assert found["geometry"]["coordinates"] == [[2.35, 48.85], [2.36, 48.86]]
+    assert found["mixed"][5] == [1, 2]  # a tuple is stored and read as a list
 
 
 def test_a_list_of_timestamps_is_stored_like_mongomock_stores_it() -> None:
