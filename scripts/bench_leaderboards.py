@@ -142,7 +142,7 @@ async def _measure(
         users = await load_users(settings=settings, rng=rng, size="full", progress=NullProgress())
         await load_challenge(rng=rng, size="full", users=users, progress=NullProgress(), runs=runs)
         setup_s = time.perf_counter() - started
-        # as the app does after loading its demo data: the loaded documents are long-lived, so
+        # as the app does at the end of its startup: the loaded documents are long-lived, so
         # the garbage collector should not walk them on every collection
         gc.collect()
         gc.freeze()
