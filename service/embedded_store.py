@@ -30,8 +30,11 @@ range reads only its documents; and a `$group` of sums right after the `$match` 
 documents in one pass, without copying them (same rows, same order as mongomock's); and the
 results of reads of the boards' collections (`READ_CACHED`: finds, counts, aggregates) are kept
 until the next write to what they read (every write stamps its collection with a number never
-used before), so a repeated board page costs a copy of its rows (bounded per collection).
-Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
+used before), so a repeated board page costs a copy of its rows (bounded per collection); a
+route's positions are stored as tuples (the garbage collector stops scanning them: each stored
+route would otherwise add 20,000 lists to every full collection of the process) and a reader's
+copy of a document gives them back as lists, with a list of scalars or datetimes copied in one
+call. Idempotent, and a no-op without mongomock. `tests/test_embedded_store.py` checks each
 path against mongomock's own behaviour.
 
 `service/db.py` installs it when it opens the embedded store.
