@@ -73,9 +73,9 @@ PARTITIONS: dict[str, str] = {
 _PLAIN_TYPES = (str, ObjectId, int, float, bool, type(None))
 # values mongomock stores as they are (exact classes: a subclass goes through mongomock)
 _SCALARS = frozenset({str, ObjectId, int, float, bool, type(None), bytes})
-_LIST = frozenset({list})
 _DATETIME = frozenset({datetime})
 _TUPLE = frozenset({tuple})
+_POSITIONS = frozenset({list, tuple})  # what the items of a list of positions may be
 # values a reader's copy may share with the stored document: nobody changes them in place
 _IMMUTABLE = _SCALARS | _DATETIME
 # Per partitioned collection, a date field kept sorted within each partition value until the
@@ -651,13 +651,15 @@ def install() -> None:
             kinds = set(map(type, value))
             if kinds <= _SCALARS:
                 return list(value)
-            if kinds == _LIST and set(map(type, itertools.chain.from_iterable(value))) <= _SCALARS:
-                # a route's positions: kept as tuples, which the garbage collector stops
-                # scanning (each stored route would add 20,000 lists to every full collection
-                # of the process); reads give lists again (copy_field)
+            if (
+                kinds <= _POSITIONS
+                and set(map(type, itertools.chain.from_iterable(value))) <= _SCALARS
+            ):
+                # arrays of number arrays (a route's positions): kept as tuples, which the
+                # garbage collector stops scanning (each stored route would add 20,000 lists to
+                # every full collection of the process); reads give lists again (copy_field).
+                # tuple() of a tuple (an import's positions) is that tuple: nothing is copied
                 return list(map(tuple, value))
-            if kinds == _TUPLE and set(map(type, itertools.chain.from_iterable(value))) <= _SCALARS:
-                return list(value)  # positions built as tuples (an import's): shared, immutable
             if kinds == _DATETIME:
                 # a route's timestamps: already UTC at millisecond precision, the stored value
                 # is the same moment made naive (mongomock's patch otherwise)

@@ -489,6 +489,11 @@ def test_documents_are_stored_like_mongomock_stores_them() -> None:
     ]
     assert found["geometry"]["coordinates"] == [[2.35, 48.85], [2.36, 48.86]]
     assert found["mixed"][5] == [1, 2]  # a tuple is stored and read as a list
+    # positions given as tuples (an import's route document) read as lists too
+    built = {"_id": ObjectId(), "coordinates": [(2.35, 48.85), [2.36, 48.86]]}
+    stored.insert_one(built)
+    again = stored.find_one({"_id": built["_id"]})["coordinates"]
+    assert repr(again) == repr([[2.35, 48.85], [2.36, 48.86]])
 
 
 def test_a_list_of_timestamps_is_stored_like_mongomock_stores_it() -> None:
